@@ -1,0 +1,27 @@
+# The two Quick start commands: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+DEMO_TIMES = --at 2021-03-10T12:00Z --at 2021-03-12T12:00Z --at 2022-03-13T12:00Z --at 2022-03-14T12:00Z
+
+$(BIN)/censorscope: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: install demo test lint bench
+install: $(BIN)/censorscope
+
+demo: install
+	$(BIN)/censorscope lab run scenarios/russia-2022.toml $(DEMO_TIMES) --db demo.duckdb
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/bench_lab.py

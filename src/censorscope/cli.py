@@ -1,0 +1,262 @@
+"""The command line: `censorscope lab run|serve`, `censorscope measure`,
+`censorscope helper serve`. Errors print one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from censorscope import output
+from censorscope.errors import CensorscopeError, InputError
+from censorscope.helper import HelperClient
+from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
+from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
+from censorscope.probe.measure import Probe, ProbeConfig
+from censorscope.probe.runner import VantageJob, measure_all
+from censorscope.records import Measurement, Vantage, Verdict
+from censorscope.scenario import load_scenario
+from censorscope.store import Store
+from censorscope.targets import load_targets
+from censorscope.timeparse import parse_time
+
+DEFAULT_DB = "censorscope.duckdb"
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _hostport(default_port: int):  # noqa: ANN202
+    def parse(text: str) -> tuple[str, int]:
+        host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+        try:
+            return (host or text, int(port) if port else default_port)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: write HOST or HOST:PORT") from None
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="censorscope", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="the emulated internet with censors").add_subparsers(
+        dest="lab_command", required=True
+    )
+    run = lab.add_parser("run", help="measure every site from every ISP of a scenario")
+    run.add_argument("scenario")
+    run.add_argument("--at", type=_time, action="append", default=[],
+                     help="virtual time (ISO 8601, UTC if no offset); repeat for several")
+    run.add_argument("--isp", action="append", default=[], help="only these ISPs")
+    _output_args(run)
+    run.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
+    run.add_argument("--concurrency", type=int, default=64, help="targets at once per ISP")
+    serve = lab.add_parser("serve", help="run a scenario's lab in the foreground")
+    serve.add_argument("scenario")
+    serve.add_argument("--at", type=_time, help="virtual time (default: now)")
+
+    m = sub.add_parser("measure", help="measure URLs from this machine")
+    m.add_argument("inputs", nargs="+", metavar="URL|LIST")
+    m.add_argument("--control", help="helper URL, e.g. http://helper.example.org:8080")
+    _probe_args(m)
+    m.add_argument("--vantage", default="local", help="a name for this vantage point")
+    m.add_argument("--asn", type=int, default=0, help="this network's AS number, if known")
+    m.add_argument("--cc", default="ZZ", help="this network's country code, if known")
+    m.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
+    m.add_argument("--concurrency", type=int, default=16)
+    _output_args(m)
+
+    h = sub.add_parser("helper", help="the control helper").add_subparsers(
+        dest="helper_command", required=True
+    )
+    hs = h.add_parser("serve", help="serve control measurements and the throughput test")
+    hs.add_argument("--listen", type=_hostport(8080), default=("127.0.0.1", 8080))
+    hs.add_argument("--throughput-port", type=int, default=0)
+    _probe_args(hs)
+    return p
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    p.add_argument("--no-store", action="store_true", help="do not store measurements")
+
+
+def _probe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resolver", type=_hostport(53), help="UDP resolver (default: system)")
+    p.add_argument("--proxy", type=_hostport(1080), help="reach the network via SOCKS5")
+    p.add_argument("--ca-file", help="CA bundle to trust (default: system CAs)")
+    p.add_argument("--timeout", type=float, default=10.0, help="per step, seconds")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True)
+    try:
+        if args.command == "lab" and args.lab_command == "run":
+            return _lab_run(args, err)
+        if args.command == "lab" and args.lab_command == "serve":
+            with tempfile.TemporaryDirectory(prefix="censorscope-lab-") as tmp:
+                load_scenario(args.scenario)
+                run_event_loop(serve_forever(args.scenario, args.at, Path(tmp), commands=False))
+            return 0
+        if args.command == "measure":
+            return _measure(args, err)
+        if args.command == "helper":
+            from censorscope.helper import serve
+
+            run_event_loop(serve(*args.listen, _probe_config(args), args.throughput_port))
+            return 0
+    except CensorscopeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+def _open_store(args: argparse.Namespace) -> Store | None:
+    return None if args.no_store else Store(args.db)
+
+
+def _lab_run(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    known = {i.name.lower(): i.name for i in scenario.isps}
+    for name in args.isp:
+        if name.lower() not in known:
+            raise InputError("--isp", name, "no such ISP in the scenario",
+                             "known: " + ", ".join(known.values()))  # fmt: skip
+    isps = [known[n.lower()] for n in args.isp]
+    times = args.at or [datetime.now(UTC).replace(microsecond=0)]
+    opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
+    store = _open_store(args)
+    per_round = len(lab_targets(scenario)) * (len(isps) or len(scenario.isps))
+    lab = LabProcess(args.scenario)
+    try:
+        lab.start()
+        with output.progress(err) as bar:
+            rounds = _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round)
+            results = _run(rounds)
+    finally:
+        lab.close()
+        if store is not None:
+            store.close()
+    for at, verdicts in results:
+        if args.json:
+            output.write_json(verdicts, sys.stdout)
+        else:
+            output.console().print(output.table(
+                verdicts, f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC",
+                [i.name for i in scenario.isps]))  # fmt: skip
+    if store is not None:
+        err.print(f"stored in {args.db} (run {store.run_id})", style="bright_black")
+    return 0
+
+
+async def _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round):  # noqa: ANN001, ANN202
+    results = []
+    for at in times:
+        task = bar.add_task(f"{at:%Y-%m-%d %H:%M} UTC", total=per_round)
+        verdicts = await run_round(
+            lab, scenario, at, opts, isps=isps, store=store,
+            on_result=lambda m, v, t=task: bar.advance(t),
+        )  # fmt: skip
+        results.append((at, verdicts))
+    return results
+
+
+def _run(coro):  # noqa: ANN001, ANN202
+    out: list = []
+
+    async def wrapper() -> None:
+        out.append(await coro)
+
+    run_event_loop(wrapper())
+    return out[0]
+
+
+def _probe_config(args: argparse.Namespace) -> ProbeConfig:
+    if args.ca_file and not Path(args.ca_file).is_file():
+        raise InputError(args.ca_file, "--ca-file", "no such file", "give a PEM CA bundle")
+    return ProbeConfig(
+        resolver=args.resolver,
+        proxy=args.proxy,
+        ca_file=args.ca_file,
+        timeout=args.timeout,
+        throughput=not getattr(args, "no_throughput", False),
+    )
+
+
+def _measure(args: argparse.Namespace, err: Console) -> int:
+    targets = [t for arg in args.inputs for t in load_targets(arg)]
+    cfg = _probe_config(args)
+    vantage = Vantage(args.vantage, args.asn, args.cc.upper())
+    control = HelperClient(args.control) if args.control else None
+    store = _open_store(args)
+    controls: dict[str, Measurement | None] = {}
+
+    async def go() -> list[tuple[Measurement, Verdict]]:
+        probe_cfg = cfg
+        if control is not None:
+            try:
+                health = await control.health()
+                probe_cfg = ProbeConfig(**{**_fields(cfg), "throughput_server":
+                                           (control.host, int(health["throughput_port"]))})  # fmt: skip
+            except CensorscopeError as exc:
+                err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
+
+        async def control_of(t):  # noqa: ANN001, ANN202
+            if control is None:
+                return None
+            if t.url not in controls:
+                controls[t.url] = await control(t)
+            return controls[t.url]
+
+        with output.progress(err) as bar:
+            task = bar.add_task("measuring", total=len(targets))
+
+            def done(m: Measurement, v: Verdict) -> None:
+                if store is not None:
+                    store.add(m, v, controls.get(m.input))
+                bar.advance(task)
+
+            return await measure_all(
+                targets, [VantageJob(vantage, Probe(probe_cfg))], control_of,
+                datetime.now(UTC), concurrency=args.concurrency, on_result=done,
+            )  # fmt: skip
+
+    try:
+        results = _run(go())
+    finally:
+        if store is not None:
+            store.close()
+    verdicts = [v for _, v in results]
+    if args.json:
+        output.write_json(verdicts, sys.stdout)
+    else:
+        output.console().print(output.table(verdicts, f"measured from {vantage.name}"))
+    if control is not None and control.errors:
+        err.print(f"[yellow]control failed for {len(control.errors)} target(s)[/]: "
+                  + control.errors[0])  # fmt: skip
+    return 0
+
+
+def _fields(cfg: ProbeConfig) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Every exception censorscope raises, in one place.
+
+    CensorscopeError            base; the CLI prints it without a traceback
+    +-- InputError              a file the user gave us is wrong (names file, place, fix)
+    |   +-- ScenarioError       a lab scenario (TOML) is wrong
+    |   +-- TargetListError     a URL list / Citizen Lab CSV is wrong
+    +-- LabError                the lab could not start or stopped answering
+    +-- StoreError              the measurement store cannot be opened or written
+    +-- HelperError             the control helper answered badly or not at all
+
+Failures *observed on the network* are not exceptions: they are data (OONI failure
+strings, see `censorscope.failure`) recorded in the measurement.
+"""
+
+from __future__ import annotations
+
+
+class CensorscopeError(Exception):
+    """Base class of every error censorscope raises on purpose."""
+
+
+class InputError(CensorscopeError):
+    """A user-supplied file is wrong. The message names the file, the place and the fix."""
+
+    def __init__(self, file: str, where: str, problem: str, fix: str = "") -> None:
+        self.file, self.where, self.problem, self.fix = file, where, problem, fix
+        msg = f"{file}: {where}: {problem}"
+        if fix:
+            msg += f" ({fix})"
+        super().__init__(msg)
+
+
+class ScenarioError(InputError):
+    """A lab scenario is malformed."""
+
+
+class TargetListError(InputError):
+    """A target list is malformed."""
+
+
+class LabError(CensorscopeError):
+    """The lab could not be started or controlled."""
+
+
+class StoreError(CensorscopeError):
+    """The measurement store failed."""
+
+
+class HelperError(CensorscopeError):
+    """The control helper could not be reached or answered nonsense."""

@@ -1,0 +1,152 @@
+"""The control helper: deployed outside the censored network, it measures a URL on
+request (the role of OONI's test helper) and serves the throughput test over TLS with
+any SNI, so a probe can compare its target SNI with a control SNI on the same path.
+
+API: `POST /measure {"url": ...}` -> a Measurement as JSON; `GET /health` ->
+{"ok": true, "throughput_port": N}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import h11
+
+from censorscope.errors import HelperError
+from censorscope.httpserve import serve_requests
+from censorscope.lab.ca import Authority
+from censorscope.probe.measure import Probe, ProbeConfig
+from censorscope.records import Measurement, Target, Vantage
+from censorscope.targets import parse_url
+
+HELPER_VANTAGE = Vantage("control", 0, "ZZ")
+
+
+async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0) -> None:
+    probe = Probe(cfg)
+    with tempfile.TemporaryDirectory(prefix="censorscope-helper-") as tmp:
+        tls = Authority("censorscope helper", Path(tmp)).server_context(("helper.invalid",))
+        tp_server = await asyncio.start_server(
+            lambda r, w: serve_requests(r, w, lambda *_: b""), host, throughput_port, ssl=tls
+        )
+        tp_port = tp_server.sockets[0].getsockname()[1]
+        api = await asyncio.start_server(
+            lambda r, w: _api(r, w, probe, tp_port), host, port
+        )
+        print(f"helper: API on http://{host}:{api.sockets[0].getsockname()[1]}/ "
+              f"throughput on {host}:{tp_port}", flush=True)  # fmt: skip
+        async with api, tp_server:
+            await asyncio.gather(api.serve_forever(), tp_server.serve_forever())
+
+
+async def _api(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, probe: Probe, tp_port: int
+) -> None:
+    conn = h11.Connection(h11.SERVER)
+    try:
+        request, body = await _read_message(conn, reader)
+        if request.method == b"GET" and request.target == b"/health":
+            status, out = 200, {"ok": True, "throughput_port": tp_port}
+        elif request.method == b"POST" and request.target == b"/measure":
+            try:
+                target = parse_url(str(json.loads(body)["url"]), "request", "url")
+            except (ValueError, KeyError, TypeError) as exc:
+                status, out = 400, {"error": f"send {{\"url\": \"https://...\"}}: {exc}"}
+            else:
+                m = await probe.measure(target, HELPER_VANTAGE, datetime.now(UTC), throughput=False)
+                status, out = 200, m.to_dict()
+        else:
+            status, out = 404, {"error": "use POST /measure or GET /health"}
+        payload = json.dumps(out).encode()
+        writer.write(conn.send(h11.Response(status_code=status, headers=[
+            ("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+            ("Connection", "close")])))  # fmt: skip
+        writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
+        await writer.drain()
+    except (h11.ProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.transport.abort()
+
+
+async def _read_message(
+    conn: h11.Connection, reader: asyncio.StreamReader
+) -> tuple[h11.Request, bytes]:
+    request, body = None, b""
+    async with asyncio.timeout(30):
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await reader.read(65536))
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > 65536:
+                    raise h11.RemoteProtocolError("body too large")
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
+    if request is None:
+        raise h11.RemoteProtocolError("no request")
+    return request, body
+
+
+class HelperClient:
+    """Asks a helper for control measurements. Failures become None (no control)."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise HelperError(f"{base_url!r}: give the helper as http://HOST:PORT")
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.timeout = timeout
+        self.errors: list[str] = []
+
+    async def health(self) -> dict:
+        return await self._call("GET", "/health", None)
+
+    async def __call__(self, target: Target) -> Measurement | None:
+        try:
+            return Measurement.from_dict(await self._call("POST", "/measure", {"url": target.url}))
+        except (HelperError, KeyError, TypeError, ValueError) as exc:
+            self.errors.append(f"{target.url}: {exc}")
+            return None
+
+    async def _call(self, method: str, path: str, obj: object) -> dict:
+        body = json.dumps(obj).encode() if obj is not None else b""
+        conn = h11.Connection(h11.CLIENT)
+        headers = [("Host", self.host), ("Content-Length", str(len(body))),
+                   ("Content-Type", "application/json")]  # fmt: skip
+        try:
+            async with asyncio.timeout(self.timeout):
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                try:
+                    writer.write(conn.send(h11.Request(method=method, target=path,
+                                                       headers=headers)))  # fmt: skip
+                    writer.write(conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
+                    status, data = 0, b""
+                    while True:
+                        event = conn.next_event()
+                        if event is h11.NEED_DATA:
+                            conn.receive_data(await reader.read(65536))
+                        elif isinstance(event, h11.Response):
+                            status = event.status_code
+                        elif isinstance(event, h11.Data):
+                            data += event.data
+                        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                            break
+                finally:
+                    writer.transport.abort()
+        except (OSError, TimeoutError, h11.ProtocolError) as exc:
+            raise HelperError(f"helper {self.host}:{self.port} unreachable: {exc!r}") from exc
+        if status != 200:
+            raise HelperError(f"helper answered {status}: {data[:200]!r}")
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise HelperError(f"helper answered non-JSON: {data[:200]!r}") from exc

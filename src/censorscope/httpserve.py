@@ -1,0 +1,69 @@
+"""A tiny HTTP/1.1 keep-alive server loop, shared by the lab's servers and the helper.
+
+`/__bytes/N` streams N bytes for throughput tests, in segment-sized TLS records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+from censorscope.lab import pages
+
+_REQUEST = re.compile(rb"^([A-Z]+) (\S+) HTTP/1\.[01]\r\n")
+_HOST = re.compile(rb"\r\nhost:[ \t]*([^\r\n:]+)", re.IGNORECASE)
+_BYTES = re.compile(r"^/__bytes/(\d{1,9})$")
+MAX_TRANSFER = 64 * 1024 * 1024
+STREAM_RECORD = 1400
+
+Responder = Callable[[str, str, str], bytes]  # (path, host, peer ip) -> response bytes
+
+
+async def serve_requests(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, respond: Responder
+) -> None:
+    """A minimal HTTP/1.1 keep-alive loop; `/__bytes/N` streams N bytes for throughput tests."""
+    peer = (writer.get_extra_info("peername") or ("", 0))[0]
+    try:
+        while True:
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                return
+            m = _REQUEST.match(head)
+            if m is None:
+                writer.write(pages.response(400, b"bad request", keep_alive=False))
+                return
+            path = m.group(2).decode("latin-1")
+            h = _HOST.search(head)
+            host = h.group(1).decode("latin-1").strip().lower() if h else ""
+            if nbytes := _BYTES.match(path):
+                await _stream(writer, min(int(nbytes.group(1)), MAX_TRANSFER))
+                continue
+            out = respond(path, host, peer)
+            writer.write(out)
+            await writer.drain()
+            if b"\r\nConnection: close\r\n" in out[:512]:
+                return
+    except (ConnectionError, OSError):
+        return
+    finally:
+        writer.transport.abort()
+
+
+async def _stream(writer: asyncio.StreamWriter, n: int) -> None:
+    # One TLS record per segment-sized write: a client can only time what it can decrypt,
+    # and 16 KB records would arrive once a second at 130 kbit/s.
+    writer.write(pages.bytes_head(n))
+    left = n
+    while left > 0:
+        for _ in range(16):
+            if left <= 0:
+                break
+            chunk = pages.filler(min(left, STREAM_RECORD))
+            writer.write(chunk)
+            left -= len(chunk)
+        await writer.drain()
+
+

@@ -1,0 +1,1 @@
+"""The lab: an emulated internet with censors, on loopback, in its own process."""

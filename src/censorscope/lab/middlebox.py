@@ -1,0 +1,254 @@
+"""An ISP's in-path middlebox. Vantages reach the lab's internet through it (SOCKS5);
+it applies the ISP's IP, SNI and HTTP rules as a DPI would: reset, drop, refuse,
+blockpage, man-in-the-middle, throttle."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+from censorscope.lab import pages
+from censorscope.lab.clock import Clock
+from censorscope.lab.dpi import STOP, FlowInspector, Found
+from censorscope.lab.origin import hold
+from censorscope.lab.shaping import TokenBucket
+from censorscope.lab.world import BLOCKPAGE_IP, FARM, PAGES, TARPIT, World, vantage_ip
+from censorscope.policy import Policy
+from censorscope.records import Rule
+from censorscope.scenario import Dpi, Isp
+
+FLOW_LIMIT = 300.0  # no relayed flow outlives this
+POLICER_BURST = 16 * 1024  # the 2021 throttler let ~16 KB through before dropping
+SEGMENT = 1460
+_FLOW_ACTIONS = ("tls-reset", "tls-drop", "throttle")
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Where the far-end servers actually listen (the OS chose the ports)."""
+
+    farm_tls: int
+    farm_http: int
+    tarpit: int
+    pages_tls: int
+    pages_http: int
+
+
+class Middlebox:
+    def __init__(
+        self, k: int, isp: Isp | None, policy: Policy, world: World, clock: Clock, ports: Ports
+    ) -> None:
+        self.k, self.isp, self.policy = k, isp, policy
+        self.world, self.clock, self.ports = world, clock, ports
+        self.source = vantage_ip(k, 1)
+        self.dpi = isp.dpi if isp else Dpi()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(FLOW_LIMIT):
+                await self._flow(reader, writer)
+        except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    def route(self, ip: str, port: int) -> tuple[str, int] | None:
+        """Logical destination -> where to connect. None: not part of this internet."""
+        if ip == BLOCKPAGE_IP:
+            return PAGES, self.ports.pages_tls if port == 443 else self.ports.pages_http
+        site = self.world.site_of_ip.get(ip)
+        if site is not None:
+            if site.down == "timeout":
+                return TARPIT, self.ports.tarpit
+            if site.down == "refuse" or port not in (80, 443):
+                return ip, self.ports.farm_tls  # nothing listens there: a real refusal
+            return FARM, self.ports.farm_tls if port == 443 else self.ports.farm_http
+        if ipaddress.ip_address(ip).is_loopback:
+            return ip, port  # other loopback services (a helper, say) are reachable
+        return None  # never leave the machine
+
+    async def _flow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        dst = await self._socks_request(reader, writer)
+        if dst is None:
+            return
+        ip, port = dst
+        now = self.clock.now
+        ip_rule = self.policy.lookup("ip", ip, now)
+        if ip_rule is not None:
+            if ip_rule.action == "tcp-reset":
+                return reset(writer)
+            if ip_rule.action == "tcp-refuse":
+                return _reply(writer, 5)
+            if ip_rule.action == "tcp-blackhole":
+                return await hold(reader, writer)
+        where = self.route(ip, port)
+        if where is None:
+            return _reply(writer, 2)
+        try:
+            up_r, up_w = await asyncio.wait_for(
+                asyncio.open_connection(*where, local_addr=(self.source, 0)), 10
+            )
+        except ConnectionRefusedError:
+            return _reply(writer, 5)
+        except (OSError, TimeoutError):
+            return _reply(writer, 4)
+        _reply(writer, 0)
+        try:
+            await self._inspect_and_relay(reader, writer, up_r, up_w, ip_rule)
+        finally:
+            up_w.transport.abort()
+
+    async def _inspect_and_relay(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_r: asyncio.StreamReader,
+        up_w: asyncio.StreamWriter,
+        rule: Rule | None,
+    ) -> None:
+        if rule is not None and rule.action not in _FLOW_ACTIONS:
+            rule = None
+        inspector = FlowInspector(self.dpi)
+        inspecting = True
+        first: list[bytes] = []
+        while inspecting:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            decision = inspector.feed(chunk)
+            if isinstance(decision, Found):
+                value = decision.value
+                if decision.trigger == "sni" and not self.dpi.case_sensitive:
+                    value = value.lower()
+                found = self.policy.lookup(decision.trigger, value, self.clock.now)
+                rule = found or rule
+                inspecting = False
+            elif decision == STOP:
+                inspecting = False
+            action = rule.action if rule else None
+            if action in ("tls-reset", "http-reset"):
+                return reset(writer)
+            if action == "tls-drop":
+                return await hold(reader, writer)
+            if action == "http-blockpage":
+                writer.write(pages.blockpage(self.isp, decision.value))  # type: ignore[arg-type,union-attr]
+                await writer.drain()
+                return
+            if action == "tls-mitm":
+                up_w.transport.abort()
+                up_r, up_w = await asyncio.open_connection(
+                    PAGES, self.ports.pages_tls, local_addr=(self.source, 0)
+                )
+                rule = None
+            first.append(chunk)
+            if not inspecting or action == "throttle":
+                break
+            up_w.write(chunk)
+            first.clear()
+        policed = rule is not None and rule.action == "throttle"
+        up_bucket = down_bucket = None
+        if policed:
+            assert rule is not None and rule.rate_kbps is not None
+            rate = rule.rate_kbps * 1000 / 8
+            up_bucket = TokenBucket(rate, POLICER_BURST)
+            down_bucket = TokenBucket(rate, POLICER_BURST)
+        upstream = _pump(reader, up_w, up_bucket, rule.after_bytes if policed else 0, first)
+        downstream = _pump(up_r, writer, down_bucket, rule.after_bytes if policed else 0, [])
+        try:
+            await asyncio.gather(upstream, downstream)
+        finally:
+            up_w.transport.abort()
+
+    async def _socks_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[str, int] | None:
+        ver, nmethods = await reader.readexactly(2)
+        await reader.readexactly(nmethods)
+        if ver != 5:
+            return None
+        writer.write(b"\x05\x00")
+        ver, cmd, _, atyp = await reader.readexactly(4)
+        if atyp == 1:
+            host = socket.inet_ntoa(await reader.readexactly(4))
+        elif atyp == 3:
+            name = (await reader.readexactly((await reader.readexactly(1))[0])).decode("idna")
+            host = self._resolve(name)
+        else:
+            await reader.readexactly(16 if atyp == 4 else 0)
+            _reply(writer, 8)
+            return None
+        port = int.from_bytes(await reader.readexactly(2), "big")
+        if cmd != 1:
+            _reply(writer, 7)
+            return None
+        if host is None:
+            _reply(writer, 4)
+            return None
+        return host, port
+
+    def _resolve(self, name: str) -> str | None:
+        """For clients that let the proxy resolve (socks5h): the ISP's DNS rules apply."""
+        rule = self.policy.lookup("dns", name.lower(), self.clock.now)
+        if rule is not None:
+            if rule.action == "dns-spoof":
+                return BLOCKPAGE_IP if rule.spoof == "blockpage" else None
+            return None
+        addrs = self.world.resolve(name)
+        return addrs[0] if addrs else None
+
+
+def _reply(writer: asyncio.StreamWriter, code: int) -> None:
+    writer.write(b"\x05" + bytes([code]) + b"\x00\x01\x00\x00\x00\x00\x00\x00")
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST, as a censor's injected reset looks to the client."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def _pump(
+    src: asyncio.StreamReader,
+    dst: asyncio.StreamWriter,
+    bucket: TokenBucket | None,
+    free_bytes: int,
+    pending: list[bytes],
+) -> None:
+    sent = 0
+    try:
+        for chunk in pending:
+            sent = await _send(dst, chunk, bucket, sent, free_bytes)
+        while True:
+            chunk = await src.read(65536 if bucket is None else 4096)
+            if not chunk:
+                break
+            sent = await _send(dst, chunk, bucket, sent, free_bytes)
+        if dst.can_write_eof():
+            dst.write_eof()
+    except (ConnectionError, OSError):
+        dst.transport.abort()
+
+
+async def _send(
+    dst: asyncio.StreamWriter, chunk: bytes, bucket: TokenBucket | None, sent: int, free: int
+) -> int:
+    if bucket is None or sent + len(chunk) <= free:
+        dst.write(chunk)
+        await dst.drain()
+        return sent + len(chunk)
+    for i in range(0, len(chunk), SEGMENT):
+        seg = chunk[i : i + SEGMENT]
+        if sent >= free:
+            wait = bucket.reserve(len(seg), time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+        dst.write(seg)
+        await dst.drain()
+        sent += len(seg)
+    return sent

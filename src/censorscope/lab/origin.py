@@ -1,0 +1,81 @@
+"""The far end of the lab's internet: the origin farm (every site, virtual-hosted by SNI
+and Host, like a CDN), the tarpit (sites that time out) and the ISPs' page server
+(blockpages, and the untrusted certificates of man-in-the-middle interception)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from censorscope.httpserve import serve_requests
+from censorscope.lab import pages
+from censorscope.lab.ca import Authority
+from censorscope.lab.world import World
+
+HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing lingers
+
+
+class Farm:
+    """Serves every site of the world on one HTTPS and one HTTP listener."""
+
+    def __init__(self, world: World, authority: Authority) -> None:
+        self.world, self.authority = world, authority
+        self.tls = authority.server_context(("lab.invalid",))
+        self.tls.sni_callback = self._sni
+
+    def _sni(self, sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        site = self.world.site_of_host.get(name or "")
+        if site is not None:
+            sslobj.context = self.authority.server_context(site.hostnames)
+
+    def respond(self, path: str, host: str, peer: str) -> bytes:
+        site = self.world.site_of_host.get(host)
+        if site is None:
+            return pages.not_found()
+        country = self.world.country_of_source.get(peer, "ZZ")
+        if country in site.geo_block:
+            return pages.geo_page(site, country)
+        if site.redirect and path == "/":
+            return pages.redirect(site.redirect)
+        return pages.site_page(site, host)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await serve_requests(reader, writer, self.respond)
+
+
+class PageServer:
+    """Where ISPs send blocked users: their blockpage over HTTP, and over HTTPS with a
+    certificate from the ISPs' interception CA (which the probe does not trust)."""
+
+    def __init__(self, world: World, interception: Authority) -> None:
+        self.world, self.interception = world, interception
+        self.isp_of_source = {
+            f"127.20.{world.index[isp.name]}.1": isp for isp in world.scenario.isps
+        }
+        self.tls = interception.server_context(("blocked.invalid",))
+        self.tls.sni_callback = self._sni
+
+    def _sni(self, sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if name:
+            sslobj.context = self.interception.server_context((name,))
+
+    def respond(self, path: str, host: str, peer: str) -> bytes:
+        isp = self.isp_of_source.get(peer)
+        if isp is None:
+            return pages.not_found()
+        return pages.blockpage(isp, host)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await serve_requests(reader, writer, self.respond)
+
+
+async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accept and never answer (a tarpit; also a middlebox that drops a flow)."""
+    try:
+        async with asyncio.timeout(HOLD_LIMIT):
+            while await reader.read(65536):
+                pass
+    except (TimeoutError, ConnectionError, OSError):
+        pass
+    finally:
+        writer.transport.abort()

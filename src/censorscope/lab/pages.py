@@ -1,0 +1,71 @@
+"""HTTP responses the lab serves: site pages, geo-restriction pages, ISP blockpages. Pure."""
+
+from __future__ import annotations
+
+import html
+
+from censorscope.scenario import Isp, Site
+
+_CHUNK = b"x" * 16384
+
+
+def response(status: int, body: bytes, headers: dict[str, str] | None = None,
+             keep_alive: bool = True) -> bytes:  # fmt: skip
+    reason = {200: "OK", 302: "Found", 403: "Forbidden", 404: "Not Found",
+              451: "Unavailable For Legal Reasons"}.get(status, "Status")  # fmt: skip
+    head = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}",
+            "Content-Type: text/html; charset=utf-8"]  # fmt: skip
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if not keep_alive:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def _html(title: str, text: str) -> bytes:
+    t = html.escape(title)
+    return (
+        f"<!doctype html><html><head><title>{t}</title></head>"
+        f"<body><h1>{t}</h1><p>{html.escape(text)}</p></body></html>"
+    ).encode()
+
+
+def site_page(site: Site, host: str) -> bytes:
+    text = f"Welcome to {site.title} at {host}. " + "Lorem ipsum dolor sit amet. " * 40
+    return response(200, _html(site.title, text))
+
+
+def geo_page(site: Site, country: str) -> bytes:
+    return response(
+        site.geo_status,
+        _html(f"{site.title}: not available", f"This content is not available in your "
+              f"country ({country}) at the request of the service."),  # fmt: skip
+    )
+
+
+def redirect(location: str) -> bytes:
+    return response(302, b"", {"Location": location})
+
+
+def not_found() -> bytes:
+    return response(404, _html("Not Found", "No such site in this lab."))
+
+
+def blockpage(isp: Isp, host: str) -> bytes:
+    """The ISP's blockpage, shaped like the real one so OONI's fingerprints match it."""
+    if isp.blockpage_redirect:
+        return response(302, b"", {"Location": isp.blockpage_redirect}, keep_alive=False)
+    title = isp.blockpage_title or f"{isp.name}: access restricted"
+    return response(
+        200,
+        _html(title, f"Access to {host} is restricted by decision of the authorities."),
+        keep_alive=False,
+    )
+
+
+def bytes_head(n: int) -> bytes:
+    return (f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()  # fmt: skip
+
+
+def filler(n: int) -> bytes:
+    return _CHUNK[:n]

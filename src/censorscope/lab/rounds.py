@@ -1,0 +1,78 @@
+"""`censorscope lab run`: measure every site from every ISP of a scenario at given
+virtual times, against the control, storing each result as it comes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from censorscope.lab.runtime import LAB_NETWORKS, Endpoint, LabInfo, LabProcess
+from censorscope.probe.measure import Probe, ProbeConfig
+from censorscope.probe.runner import VantageJob, measure_all, shared_control
+from censorscope.records import Measurement, Target, Verdict
+from censorscope.scenario import Scenario
+from censorscope.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class LabProbeOptions:
+    timeout: float = 2.0
+    transfer_bytes: int = 65536
+    transfer_seconds: float = 2.0
+    concurrency: int = 64
+
+
+def lab_targets(scenario: Scenario) -> list[Target]:
+    return [Target(url, site.category) for site in scenario.sites for url in site.urls]
+
+
+def probe_config(info: LabInfo, e: Endpoint, opts: LabProbeOptions) -> ProbeConfig:
+    return ProbeConfig(
+        resolver=e.resolver,
+        proxy=e.proxy,
+        ca_file=info.ca_file,
+        timeout=opts.timeout,
+        transfer_bytes=opts.transfer_bytes,
+        transfer_seconds=opts.transfer_seconds,
+        bogon_exempt=LAB_NETWORKS,
+    )
+
+
+async def run_round(
+    lab: LabProcess,
+    scenario: Scenario,
+    at: datetime,
+    opts: LabProbeOptions,
+    *,
+    isps: Sequence[str] = (),
+    store: Store | None = None,
+    on_result: Callable[[Measurement, Verdict], None] | None = None,
+) -> list[Verdict]:
+    info = lab.info
+    assert info is not None
+    lab.set_time(at)
+    endpoints = [e for e in info.isps if not isps or e.vantage.name in isps]
+    control_probe = Probe(probe_config(info, info.control, opts))
+    control = shared_control(control_probe, info.control.vantage, at, opts.concurrency)
+    jobs = [VantageJob(e.vantage, Probe(probe_config(info, e, opts))) for e in endpoints]
+    targets = lab_targets(scenario)
+    controls: dict[str, Measurement | None] = {}
+
+    async def control_of(t: Target) -> Measurement | None:
+        controls[t.url] = await control(t)
+        return controls[t.url]
+
+    def done(m: Measurement, v: Verdict) -> None:
+        if store is not None:
+            store.add(m, v, controls.get(m.input))
+        if on_result:
+            on_result(m, v)
+
+    results = await measure_all(
+        targets, jobs, control_of, at,
+        concurrency=opts.concurrency, bogon_exempt=LAB_NETWORKS, on_result=done,
+    )  # fmt: skip
+    if store is not None:
+        store.flush()
+    return [v for _, v in results]

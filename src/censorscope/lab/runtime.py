@@ -1,0 +1,256 @@
+"""Running the lab in its own process, and talking to it from the probe's side.
+
+The parent validates the scenario, spawns the lab, and gets back a LabInfo saying where
+each vantage's resolver and middlebox listen and which CA file the probe should trust.
+It then moves the lab's virtual clock between measurement rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import select
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from censorscope.errors import LabError
+from censorscope.lab.ca import Authority
+from censorscope.lab.clock import Clock
+from censorscope.lab.middlebox import Middlebox, Ports
+from censorscope.lab.origin import Farm, PageServer, hold
+from censorscope.lab.resolver import Resolver
+from censorscope.lab.world import FARM, PAGES, TARPIT, World, vantage_ip
+from censorscope.policy import Policy
+from censorscope.records import Vantage
+from censorscope.scenario import Scenario, load_scenario
+from censorscope.timeparse import parse_time
+
+START_TIMEOUT = 60.0
+LAB_NETWORKS = ("127.0.0.0/8",)  # the probe must not treat the lab's addresses as bogons
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """How a probe measures as one vantage of the lab."""
+
+    vantage: Vantage
+    resolver: tuple[str, int]
+    proxy: tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    scenario: str
+    control: Endpoint
+    isps: tuple[Endpoint, ...]
+    ca_file: str
+    workdir: str
+    site_addresses: dict[str, list[str]] = field(default_factory=dict)
+
+    def endpoint(self, name: str) -> Endpoint:
+        for e in (self.control, *self.isps):
+            if e.vantage.name.lower() == name.lower():
+                return e
+        known = ", ".join(e.vantage.name for e in self.isps)
+        raise LabError(f"no vantage {name!r} in the lab (known: {known})")
+
+
+async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabInfo, list]:
+    world = World.build(scenario)
+    sites_ca = Authority("censorscope lab sites CA", workdir)
+    intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
+    farm, page_server = Farm(world, sites_ca), PageServer(world, intercept_ca)
+    servers = []
+
+    async def listen(handler, host: str, ssl=None) -> int:  # noqa: ANN001
+        srv = await asyncio.start_server(
+            _until_shutdown(handler), host, 0, ssl=ssl, backlog=2048, ssl_handshake_timeout=10 if ssl else None
+        )
+        servers.append(srv)
+        return srv.sockets[0].getsockname()[1]
+
+    ports = Ports(
+        farm_tls=await listen(farm.handle, FARM, farm.tls),
+        farm_http=await listen(farm.handle, FARM),
+        tarpit=await listen(hold, TARPIT),
+        pages_tls=await listen(page_server.handle, PAGES, page_server.tls),
+        pages_http=await listen(page_server.handle, PAGES),
+    )
+    loop = asyncio.get_running_loop()
+    endpoints = []
+    for k, (vantage, isp) in enumerate(
+        [(scenario.control, None)] + [(i.vantage, i) for i in scenario.isps]
+    ):
+        rules = [] if isp is None else [r for r in scenario.rules if isp.name in r.isps]
+        policy = Policy(rules, case_sensitive=isp.dpi.case_sensitive if isp else False)
+        box = Middlebox(k, isp, policy, world, clock, ports)
+        proxy_port = await listen(box.handle, vantage_ip(k, 2))
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda p=policy: Resolver(world, p, clock), local_addr=(vantage_ip(k, 53), 0)
+        )
+        servers.append(transport)
+        dns_port = transport.get_extra_info("sockname")[1]
+        endpoints.append(
+            Endpoint(vantage, (vantage_ip(k, 53), dns_port), (vantage_ip(k, 2), proxy_port))
+        )
+    info = LabInfo(
+        scenario=scenario.name,
+        control=endpoints[0],
+        isps=tuple(endpoints[1:]),
+        ca_file=str(sites_ca.ca_file),
+        workdir=str(workdir),
+        site_addresses=dict(world.addresses),
+    )
+    return info, servers
+
+
+def _until_shutdown(handler):  # noqa: ANN001, ANN202
+    """Connection handlers end quietly when the lab shuts down mid-flow."""
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await handler(reader, writer)
+        except asyncio.CancelledError:
+            writer.transport.abort()
+
+    return run
+
+
+def _info_to_json(info: LabInfo) -> dict:
+    def ep(e: Endpoint) -> dict:
+        return {"vantage": [e.vantage.name, e.vantage.asn, e.vantage.country],
+                "resolver": list(e.resolver), "proxy": list(e.proxy)}  # fmt: skip
+
+    return {"scenario": info.scenario, "control": ep(info.control),
+            "isps": [ep(e) for e in info.isps], "ca_file": info.ca_file,
+            "workdir": info.workdir, "site_addresses": info.site_addresses}  # fmt: skip
+
+
+def _info_from_json(d: dict) -> LabInfo:
+    def ep(x: dict) -> Endpoint:
+        return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]))  # type: ignore[arg-type]
+
+    return LabInfo(d["scenario"], ep(d["control"]), tuple(ep(x) for x in d["isps"]),
+                   d["ca_file"], d["workdir"], d["site_addresses"])  # fmt: skip
+
+
+async def serve_forever(path: str, at: datetime | None, workdir: Path,
+                        commands: bool = True) -> None:  # fmt: skip
+    """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
+    LabInfo; each stdin line {"time": ISO} moves the clock; EOF on stdin stops the lab."""
+    scenario = load_scenario(path)
+    clock = Clock(at)
+    info, servers = await _serve(scenario, clock, workdir)
+    loop = asyncio.get_running_loop()
+    stopped = loop.create_future()
+    print(json.dumps({"ready": _info_to_json(info)}), flush=True)
+    if commands:
+        def on_line() -> None:
+            line = sys.stdin.readline()
+            if not line:
+                if not stopped.done():
+                    stopped.set_result(None)
+                return
+            try:
+                clock.set(parse_time(json.loads(line)["time"]))
+                print(json.dumps({"ok": True}), flush=True)
+            except (ValueError, KeyError, TypeError) as exc:
+                print(json.dumps({"error": str(exc)}), flush=True)
+
+        loop.add_reader(sys.stdin.fileno(), on_line)
+    await stopped
+    for srv in servers:
+        srv.close()
+
+
+def run_event_loop(coro) -> None:  # noqa: ANN001
+    try:
+        import uvloop
+
+        uvloop.run(coro)
+    except ImportError:
+        asyncio.run(coro)
+
+
+def _main() -> None:
+    path, at, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
+    try:
+        run_event_loop(serve_forever(path, parse_time(at) if at else None, Path(workdir)))
+    except Exception:  # noqa: BLE001 - the parent turns this into LabError
+        print(json.dumps({"error": traceback.format_exc()}), flush=True)
+        sys.exit(1)
+
+
+class LabProcess:
+    """The lab in a child process (`python -m censorscope.lab.runtime`). Use as a context
+    manager; the scenario is validated here, before anything starts."""
+
+    def __init__(self, scenario_path: str | Path, at: datetime | None = None) -> None:
+        self.path = str(scenario_path)
+        load_scenario(self.path)
+        self.at = at
+        self._tmp = tempfile.TemporaryDirectory(prefix="censorscope-lab-")
+        self._proc: subprocess.Popen[str] | None = None
+        self.info: LabInfo | None = None
+
+    def start(self) -> LabInfo:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "censorscope.lab.runtime", self.path,
+             self.at.isoformat() if self.at else "", self._tmp.name],  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        msg = self._recv(START_TIMEOUT)
+        if "ready" not in msg:
+            self.close()
+            raise LabError(f"the lab failed to start:\n{msg.get('error', msg)}")
+        self.info = _info_from_json(msg["ready"])
+        return self.info
+
+    def set_time(self, at: datetime) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps({"time": at.isoformat()}) + "\n")
+        self._proc.stdin.flush()
+        msg = self._recv(10)
+        if not msg.get("ok"):
+            raise LabError(f"the lab did not accept the time: {msg}")
+
+    def _recv(self, timeout: float) -> dict:
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        line = self._proc.stdout.readline() if ready else ""
+        if not line:
+            alive = self._proc.poll() is None
+            self.close()
+            raise LabError("the lab " + ("stopped answering" if alive else "exited"))
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            try:
+                if self._proc.stdin:
+                    self._proc.stdin.close()
+                self._proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait(5)
+            if self._proc.stdout:
+                self._proc.stdout.close()
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> LabInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    _main()

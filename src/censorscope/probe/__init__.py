@@ -1,0 +1,1 @@
+"""The probe: measure a URL step by step (DNS, TCP, TLS, HTTP, throughput)."""

@@ -1,0 +1,80 @@
+"""Measuring many targets from many vantages at once, each against its control.
+
+Concurrency is bounded per vantage. The control of a target is measured once per round
+and shared by every vantage, as a test helper would be. Results are handed to `on_result`
+as they come, so a caller can store them before the round ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from censorscope.probe.measure import Probe
+from censorscope.records import Measurement, Target, Vantage, Verdict
+from censorscope.verdict import decide
+
+ControlSource = Callable[[Target], Awaitable[Measurement | None]]
+OnResult = Callable[[Measurement, Verdict], None]
+
+
+@dataclass(slots=True)
+class VantageJob:
+    vantage: Vantage
+    probe: Probe
+
+
+def shared_control(probe: Probe, vantage: Vantage, at: datetime, limit: int) -> ControlSource:
+    """Measure each target once from the control vantage, however many ask for it."""
+    tasks: dict[str, asyncio.Task[Measurement]] = {}
+    sem = asyncio.Semaphore(limit)
+    alive: list[asyncio.Task[bool]] = []
+
+    async def one(target: Target) -> Measurement:
+        if not alive:
+            alive.append(asyncio.ensure_future(probe.resolver_alive()))
+        async with sem:
+            m = await probe.measure(target, vantage, at, throughput=False)
+        m.resolver_alive = await alive[0]
+        return m
+
+    async def get(target: Target) -> Measurement | None:
+        if target.url not in tasks:
+            tasks[target.url] = asyncio.ensure_future(one(target))
+        return await tasks[target.url]
+
+    return get
+
+
+async def measure_all(
+    targets: Sequence[Target],
+    jobs: Sequence[VantageJob],
+    control: ControlSource | None,
+    at: datetime,
+    *,
+    concurrency: int = 64,
+    bogon_exempt: tuple[str, ...] = (),
+    on_result: OnResult | None = None,
+) -> list[tuple[Measurement, Verdict]]:
+    out: list[tuple[Measurement, Verdict]] = []
+
+    async def run_vantage(job: VantageJob) -> None:
+        alive = await job.probe.resolver_alive()
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(target: Target) -> None:
+            async with sem:
+                m = await job.probe.measure(target, job.vantage, at)
+            m.resolver_alive = alive
+            c = await control(target) if control else None
+            v = decide(m, c, bogon_exempt)
+            out.append((m, v))
+            if on_result:
+                on_result(m, v)
+
+        await asyncio.gather(*(one(t) for t in targets))
+
+    await asyncio.gather(*(run_vantage(j) for j in jobs))
+    return out

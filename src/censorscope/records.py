@@ -1,0 +1,246 @@
+"""The records that flow through censorscope, defined once.
+
+Target -> (probe, from a Vantage) -> Measurement -> (verdict table) -> Verdict.
+Rule is what a censor applies (the lab enforces it; audits match it against lists).
+Event is a dated, sourced fact about a restriction (timelines build on it).
+
+Measurement steps mirror OONI web_connectivity test keys (`queries`, `tcp_connect`,
+`tls_handshakes`, `requests`) so OONI users recognise them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+Trigger = Literal["dns", "sni", "http_host", "ip"]
+MatchKind = Literal["exact", "suffix", "substring", "regex", "cidr"]
+
+# What each action does, and which trigger it can hang on.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "dns-nxdomain": ("dns",),
+    "dns-servfail": ("dns",),
+    "dns-noanswer": ("dns",),
+    "dns-timeout": ("dns",),
+    "dns-spoof": ("dns",),
+    "tcp-reset": ("ip",),
+    "tcp-blackhole": ("ip",),
+    "tcp-refuse": ("ip",),
+    "tls-reset": ("sni", "ip"),
+    "tls-drop": ("sni", "ip"),
+    "tls-mitm": ("sni",),
+    "http-blockpage": ("http_host",),
+    "http-reset": ("http_host",),
+    "throttle": ("sni", "ip"),
+}
+MATCHES_FOR_TRIGGER: dict[str, tuple[str, ...]] = {
+    "dns": ("exact", "suffix", "substring", "regex"),
+    "sni": ("exact", "suffix", "substring", "regex"),
+    "http_host": ("exact", "suffix", "substring", "regex"),
+    "ip": ("exact", "cidr"),
+}
+
+VERDICTS = ("accessible", "blocked", "throttled", "down", "geo-restricted", "inconclusive")
+METHODS = ("dns", "tcp_ip", "tls", "http-blockpage", "http-failure", "http-diff")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A URL to measure."""
+
+    url: str
+    category: str = ""
+
+    @property
+    def hostname(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme.lower()
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+@dataclass(frozen=True, slots=True)
+class Vantage:
+    """Where a measurement is taken from. Never carries the probe's own IP address."""
+
+    name: str
+    asn: int = 0
+    country: str = "ZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One blocking rule of a censor: what it matches, what it does, and when."""
+
+    id: str
+    on: Trigger
+    match: MatchKind
+    pattern: str
+    action: str
+    isps: tuple[str, ...] = ()
+    rate_kbps: float | None = None
+    after_bytes: int = 0
+    spoof: str | None = None
+    case_sensitive: bool = False
+    announced: datetime | None = None
+    effective: datetime | None = None
+    until: datetime | None = None
+    source: str = ""
+
+    def in_force(self, at: datetime | None) -> bool:
+        if at is None:
+            return True
+        if self.effective is not None and at < self.effective:
+            return False
+        return not (self.until is not None and at >= self.until)
+
+
+@dataclass(slots=True)
+class DnsQuery:
+    hostname: str
+    resolver: str
+    engine: str
+    answers: list[str] = field(default_factory=list)
+    failure: str | None = None
+    t: float = 0.0
+
+
+@dataclass(slots=True)
+class TcpConnect:
+    ip: str
+    port: int
+    failure: str | None = None
+    t: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(slots=True)
+class TlsHandshake:
+    address: str
+    server_name: str
+    failure: str | None = None
+    tls_version: str = ""
+    cipher_suite: str = ""
+    peer_certificate_sha256: str = ""
+    t: float = 0.0
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    url: str
+    address: str = ""
+    failure: str | None = None
+    status_code: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    body_length: int = 0
+    body_sha256: str = ""
+    body: str = ""  # the first KiB, enough for blockpage fingerprints
+    t: float = 0.0
+
+
+@dataclass(slots=True)
+class Throughput:
+    """A timed download; `sni` says which name the ClientHello carried."""
+
+    sni: str
+    address: str
+    bytes: int = 0
+    seconds: float = 0.0
+    rate_kbps: float = 0.0
+    failure: str | None = None
+    # (seconds, cumulative bytes) samples, for telling bursts and stalls from smooth shaping
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Measurement:
+    """One measurement of one target from one vantage (or from the control)."""
+
+    input: str
+    vantage: str
+    probe_asn: int
+    probe_cc: str
+    time: datetime
+    queries: list[DnsQuery] = field(default_factory=list)
+    tcp_connect: list[TcpConnect] = field(default_factory=list)
+    tls_handshakes: list[TlsHandshake] = field(default_factory=list)
+    requests: list[HttpRequest] = field(default_factory=list)
+    throughput: list[Throughput] = field(default_factory=list)
+    resolver_alive: bool = True
+    runtime: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["time"] = self.time.isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Measurement:
+        steps = {
+            "queries": DnsQuery,
+            "tcp_connect": TcpConnect,
+            "tls_handshakes": TlsHandshake,
+            "requests": HttpRequest,
+            "throughput": Throughput,
+        }
+        kw = dict(d)
+        kw["time"] = datetime.fromisoformat(d["time"])
+        for key, kind in steps.items():
+            kw[key] = [kind(**item) for item in d.get(key, [])]
+        for tp in kw["throughput"]:
+            tp.samples = [tuple(s) for s in tp.samples]  # type: ignore[misc]
+        return cls(**kw)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a measurement means, with the id of the verdict rule that decided it."""
+
+    target: str
+    vantage: str
+    asn: int
+    country: str
+    time: datetime
+    verdict: str
+    method: str | None = None
+    rate_kbps: float | None = None
+    rule: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "vantage": self.vantage,
+            "asn": self.asn,
+            "country": self.country,
+            "time": self.time.isoformat(),
+            "verdict": self.verdict,
+            "method": self.method,
+            "rate_kbps": None if self.rate_kbps is None else round(self.rate_kbps, 1),
+            "evidence": {"rule": self.rule, **self.evidence},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A dated fact about a restriction: announced, effective, observed."""
+
+    time: datetime
+    kind: str
+    subject: str
+    country: str = ""
+    detail: str = ""
+    source: str = ""

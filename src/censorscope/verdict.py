@@ -1,0 +1,244 @@
+"""From a vantage measurement and its control to a verdict, by a table of rules.
+
+`observe()` reduces the two measurements to plain features; `decide()` walks RULES in
+order and the first rule whose conditions all hold gives the verdict. Its id goes into
+the output as evidence, next to the facts that made it hold. Rules are data: reading the
+table is reading the logic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from censorscope.blockpage import is_bogon, match_dns, match_http
+from censorscope.records import Measurement, Verdict
+
+PRESENT = object()  # condition: the feature is set (not None / not False)
+
+# A target-SNI transfer below this is checked against a control SNI. Throttlers police
+# to hundreds of kbit/s; loopback under load stays above this.
+SLOW_KBPS = 2_000.0
+# Target-SNI rate at most this share of the control-SNI rate over the same path: throttled.
+THROTTLE_RATIO = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRule:
+    id: str
+    when: dict[str, Any]
+    verdict: str
+    method: str | None = None
+    note: str = ""
+
+
+RULES: tuple[VerdictRule, ...] = (
+    VerdictRule("dns.resolver-dead", {"v_step": "dns", "resolver_alive": False},
+                "inconclusive", note="the vantage's resolver answers nothing at all"),
+    VerdictRule("dns.bogon", {"dns_bogon": True, "control_bogon": False}, "blocked", "dns",
+                note="the resolver answered a private or reserved address"),
+    VerdictRule("dns.blockpage", {"dns_consistent": False, "blockpage": PRESENT}, "blocked",
+                "dns", note="DNS sent the client to a blockpage"),
+    VerdictRule("http.blockpage", {"blockpage": PRESENT}, "blocked", "http-blockpage",
+                note="the response matches a known blockpage fingerprint"),
+    VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
+                note="the target's SNI is slower than a control SNI over the same path"),
+    VerdictRule("nocontrol.verified", {"control": "missing", "v_step": None, "verified": True,
+                                       "geo": False}, "accessible",
+                note="no control, but the page came over a verified TLS connection"),
+    VerdictRule("nocontrol", {"control": "missing"}, "inconclusive",
+                note="the control measurement could not be obtained"),
+    VerdictRule("control.down", {"control": "failed", "v_ok": False}, "down",
+                note="the control cannot reach the site either"),
+    VerdictRule("control.down.vantage-ok", {"control": "failed", "v_ok": True}, "accessible",
+                note="the site failed for the control but worked here"),
+    VerdictRule("dns.failure", {"v_step": "dns"}, "blocked", "dns",
+                note="the resolver failed for this name while the control resolved it"),
+    VerdictRule("dns.inconsistent", {"dns_consistent": False}, "blocked", "dns",
+                note="the answers differ from the control's and do not verify"),
+    VerdictRule("tcp.failure", {"v_step": "tcp"}, "blocked", "tcp_ip",
+                note="TCP connect failed while the control connected"),
+    VerdictRule("tls.failure", {"v_step": "tls"}, "blocked", "tls",
+                note="the TLS handshake failed while the control's succeeded"),
+    VerdictRule("geo.service", {"geo": True}, "geo-restricted",
+                note="the service itself refused this region, over its own certificate"),
+    VerdictRule("http.failure", {"v_step": "http"}, "blocked", "http-failure",
+                note="the HTTP exchange failed while the control's succeeded"),
+    VerdictRule("http.diff", {"http_diff": True}, "blocked", "http-diff",
+                note="the page differs from the control's"),
+    VerdictRule("ok.path-slow", {"throttle": "path"}, "accessible",
+                note="slow, but equally slow for a control SNI: the path, not the name"),
+    VerdictRule("ok", {}, "accessible", note="same result as the control"),
+)  # fmt: skip
+
+
+def decide(
+    vantage: Measurement,
+    control: Measurement | None,
+    bogon_exempt: tuple[str, ...] = (),
+) -> Verdict:
+    feats = observe(vantage, control, bogon_exempt)
+    rule = next(r for r in RULES if _holds(r.when, feats))
+    evidence = {k: v for k, v in feats.items() if v is not None and k in _EVIDENCE}
+    evidence["why"] = rule.note
+    return Verdict(
+        target=vantage.input,
+        vantage=vantage.vantage,
+        asn=vantage.probe_asn,
+        country=vantage.probe_cc,
+        time=vantage.time,
+        verdict=rule.verdict,
+        method=rule.method,
+        rate_kbps=feats["rate_kbps"] if rule.verdict == "throttled" else None,
+        rule=rule.id,
+        evidence=evidence,
+    )
+
+
+_EVIDENCE = {
+    "v_step", "v_failure", "addresses", "control_addresses", "blockpage", "http_status",
+    "control_status", "rate_kbps", "control_sni_kbps", "failed_addresses", "control_failure",
+}  # fmt: skip
+
+
+def _holds(when: dict[str, Any], feats: dict[str, Any]) -> bool:
+    for key, want in when.items():
+        have = feats.get(key)
+        if want is PRESENT:
+            if not have:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def observe(
+    v: Measurement, c: Measurement | None, bogon_exempt: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Plain features of a (vantage, control) pair. Pure."""
+    v_step, v_failure, failed_addrs = _first_failure(v, c)
+    v_addrs = _answers(v)
+    f: dict[str, Any] = {
+        "v_step": v_step,
+        "v_failure": v_failure,
+        "v_ok": _final_ok(v),
+        "failed_addresses": failed_addrs or None,
+        "addresses": v_addrs or None,
+        "resolver_alive": v.resolver_alive,
+        "verified": any(h.failure is None for h in v.tls_handshakes),
+    }
+    last = v.requests[-1] if v.requests else None
+    f["http_status"] = last.status_code if last and last.status_code else None
+    f["blockpage"] = _blockpage(v)
+    f["dns_bogon"] = bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
+    f["rate_kbps"], f["control_sni_kbps"], f["throttle"] = _throttle(v)
+
+    if c is None or (not c.resolver_alive and not _final_ok(c)):
+        f.update(control="missing", control_bogon=False, dns_consistent=None, geo=False)
+        f["geo"] = _geo(v, None)
+        return f
+    c_addrs = _answers(c)
+    f["control_addresses"] = c_addrs or None
+    f["control"] = "ok" if _final_ok(c) else "failed"
+    if f["control"] == "failed":
+        f["control_failure"] = _first_failure(c, None)[1]
+    f["control_bogon"] = bool(c_addrs) and all(is_bogon(a, bogon_exempt) for a in c_addrs)
+    f["control_status"] = c.requests[-1].status_code if c.requests else None
+    f["dns_consistent"] = _dns_consistent(v, c, v_addrs, c_addrs)
+    f["geo"] = _geo(v, c)
+    f["http_diff"] = _http_diff(v, c)
+    return f
+
+
+def _answers(m: Measurement) -> list[str]:
+    return m.queries[0].answers if m.queries else []
+
+
+def _final_ok(m: Measurement) -> bool:
+    return bool(m.requests) and m.requests[-1].failure is None and m.requests[-1].status_code > 0
+
+
+def _first_failure(
+    v: Measurement, c: Measurement | None
+) -> tuple[str | None, str | None, list[str]]:
+    """The step that failed first, its failure string, and addresses that failed there.
+
+    A TCP or TLS failure on some addresses counts when the control had none there (the
+    BBC on Rostelecom: two of four addresses reset)."""
+    if v.queries and v.queries[0].failure:
+        return "dns", v.queries[0].failure, []
+    if v.queries and not v.queries[0].answers:
+        return "dns", "dns_no_answer", []
+    bad_tcp = [t for t in v.tcp_connect if t.failure]
+    control_tcp_ok = c is not None and all(t.failure is None for t in c.tcp_connect)
+    if v.tcp_connect and (len(bad_tcp) == len(v.tcp_connect) or (bad_tcp and control_tcp_ok)):
+        return "tcp", bad_tcp[0].failure, [f"{t.ip}:{t.port}" for t in bad_tcp]
+    bad_tls = [h for h in v.tls_handshakes if h.failure]
+    control_tls_ok = c is not None and all(h.failure is None for h in c.tls_handshakes)
+    if v.tls_handshakes and (
+        len(bad_tls) == len(v.tls_handshakes) or (bad_tls and control_tls_ok)
+    ):
+        return "tls", bad_tls[0].failure, [h.address for h in bad_tls]
+    if v.requests and v.requests[-1].failure:
+        return "http", v.requests[-1].failure, []
+    if not v.requests and not v.tcp_connect and not v.queries:
+        return "dns", "unknown_failure", []
+    return None, None, []
+
+
+def _blockpage(m: Measurement) -> str | None:
+    for q in m.queries:
+        if name := match_dns(q.answers):
+            return name
+    for r in m.requests:
+        if r.status_code and (name := match_http(r.headers, r.body)):
+            return name
+    return None
+
+
+def _dns_consistent(
+    v: Measurement, c: Measurement, v_addrs: list[str], c_addrs: list[str]
+) -> bool | None:
+    if not v_addrs or not c_addrs:
+        return None
+    if set(v_addrs) & set(c_addrs):
+        return True
+    # CDNs answer differently per region: a certificate that verifies settles it
+    if any(h.failure is None for h in v.tls_handshakes):
+        return True
+    vr, cr = (v.requests[-1] if v.requests else None), (c.requests[-1] if c.requests else None)
+    return bool(vr and cr and vr.title and vr.title == cr.title)
+
+
+def _geo(v: Measurement, c: Measurement | None) -> bool:
+    if not v.requests or v.requests[-1].status_code not in (403, 451):
+        return False
+    if c is not None and (not c.requests or c.requests[-1].status_code in (403, 451, 0)):
+        return False
+    # only the genuine server can answer over a verified certificate
+    return any(h.failure is None for h in v.tls_handshakes)
+
+
+def _http_diff(v: Measurement, c: Measurement) -> bool:
+    if not v.requests or not c.requests or any(h.failure is None for h in v.tls_handshakes):
+        return False
+    vr, cr = v.requests[-1], c.requests[-1]
+    return vr.status_code != cr.status_code or (bool(cr.title) and vr.title != cr.title)
+
+
+def _throttle(v: Measurement) -> tuple[float | None, float | None, str | None]:
+    """(target rate, control-SNI rate, "sni" | "path" | None) from the transfers.
+
+    The last target-SNI transfer is the one made alongside the control-SNI transfer."""
+    sni = v.tls_handshakes[0].server_name if v.tls_handshakes else ""
+    targets = [t for t in v.throughput if t.sni == sni and t.bytes > 0]
+    others = [t for t in v.throughput if t.sni != sni]
+    if not targets:
+        return None, None, None
+    rate = targets[-1].rate_kbps
+    if targets[0].rate_kbps >= SLOW_KBPS or not others or others[0].bytes == 0:
+        return rate, None, None
+    control = others[0].rate_kbps
+    if rate <= THROTTLE_RATIO * control:
+        return rate, control, "sni"
+    return rate, control, "path"
