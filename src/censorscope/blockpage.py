@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 _DATA = "data/ooni-fingerprints"
-# scopes that are not censorship (benign injections such as "pay your bill" notices)
-_NOT_BLOCKING = {"injb"}
+# scopes that are not censorship: Censored Planet's known false positives ("fp") and
+# benign injections such as "pay your bill" notices ("injb")
+_NOT_BLOCKING = {"fp", "injb"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import ipaddress
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -36,7 +36,7 @@ def _time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _hostport(default_port: int):  # noqa: ANN202
+def _hostport(default_port: int):
     def parse(text: str) -> tuple[str, int]:
         host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
         try:
@@ -56,8 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run = lab.add_parser("run", help="measure every site from every ISP of a scenario")
     run.add_argument("scenario")
-    run.add_argument("--at", type=_time, action="append", default=[],
-                     help="virtual time (ISO 8601, UTC if no offset); repeat for several")
+    run.add_argument(
+        "--at",
+        type=_time,
+        action="append",
+        default=[],
+        help="virtual time (ISO 8601, UTC if no offset); repeat for several",
+    )
     run.add_argument("--isp", action="append", default=[], help="only these ISPs")
     _output_args(run)
     run.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
@@ -98,6 +103,13 @@ def _probe_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proxy", type=_hostport(1080), help="reach the network via SOCKS5")
     p.add_argument("--ca-file", help="CA bundle to trust (default: system CAs)")
     p.add_argument("--timeout", type=float, default=10.0, help="per step, seconds")
+    p.add_argument(
+        "--not-bogon",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="answers in this network are not bogus (e.g. 127.0.0.0/8 for a lab)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +147,9 @@ def _lab_run(args: argparse.Namespace, err: Console) -> int:
     known = {i.name.lower(): i.name for i in scenario.isps}
     for name in args.isp:
         if name.lower() not in known:
-            raise InputError("--isp", name, "no such ISP in the scenario",
-                             "known: " + ", ".join(known.values()))  # fmt: skip
+            raise InputError(
+                "--isp", name, "no such ISP in the scenario", "known: " + ", ".join(known.values())
+            )
     isps = [known[n.lower()] for n in args.isp]
     times = args.at or [datetime.now(UTC).replace(microsecond=0)]
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
@@ -156,27 +169,36 @@ def _lab_run(args: argparse.Namespace, err: Console) -> int:
         if args.json:
             output.write_json(verdicts, sys.stdout)
         else:
-            output.console().print(output.table(
-                verdicts, f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC",
-                [i.name for i in scenario.isps]))  # fmt: skip
+            output.console().print(
+                output.table(
+                    verdicts,
+                    f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC",
+                    [i.name for i in scenario.isps],
+                )
+            )
     if store is not None:
         err.print(f"stored in {args.db} (run {store.run_id})", style="bright_black")
     return 0
 
 
-async def _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round):  # noqa: ANN001, ANN202
+async def _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round):  # noqa: ANN001
     results = []
     for at in times:
         task = bar.add_task(f"{at:%Y-%m-%d %H:%M} UTC", total=per_round)
         verdicts = await run_round(
-            lab, scenario, at, opts, isps=isps, store=store,
+            lab,
+            scenario,
+            at,
+            opts,
+            isps=isps,
+            store=store,
             on_result=lambda m, v, t=task: bar.advance(t),
-        )  # fmt: skip
+        )
         results.append((at, verdicts))
     return results
 
 
-def _run(coro):  # noqa: ANN001, ANN202
+def _run(coro):  # noqa: ANN001
     out: list = []
 
     async def wrapper() -> None:
@@ -189,12 +211,18 @@ def _run(coro):  # noqa: ANN001, ANN202
 def _probe_config(args: argparse.Namespace) -> ProbeConfig:
     if args.ca_file and not Path(args.ca_file).is_file():
         raise InputError(args.ca_file, "--ca-file", "no such file", "give a PEM CA bundle")
+    for net in args.not_bogon:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise InputError("--not-bogon", net, "not a network", "write e.g. 10.0.0.0/8") from None
     return ProbeConfig(
         resolver=args.resolver,
         proxy=args.proxy,
         ca_file=args.ca_file,
         timeout=args.timeout,
         throughput=not getattr(args, "no_throughput", False),
+        bogon_exempt=tuple(args.not_bogon),
     )
 
 
@@ -211,12 +239,16 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
         if control is not None:
             try:
                 health = await control.health()
-                probe_cfg = ProbeConfig(**{**_fields(cfg), "throughput_server":
-                                           (control.host, int(health["throughput_port"]))})  # fmt: skip
+                probe_cfg = ProbeConfig(
+                    **{
+                        **_fields(cfg),
+                        "throughput_server": (control.host, int(health["throughput_port"])),
+                    }
+                )
             except CensorscopeError as exc:
                 err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
 
-        async def control_of(t):  # noqa: ANN001, ANN202
+        async def control_of(t):  # noqa: ANN001
             if control is None:
                 return None
             if t.url not in controls:
@@ -232,9 +264,14 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
                 bar.advance(task)
 
             return await measure_all(
-                targets, [VantageJob(vantage, Probe(probe_cfg))], control_of,
-                datetime.now(UTC), concurrency=args.concurrency, on_result=done,
-            )  # fmt: skip
+                targets,
+                [VantageJob(vantage, Probe(probe_cfg))],
+                control_of,
+                datetime.now(UTC),
+                concurrency=args.concurrency,
+                on_result=done,
+                bogon_exempt=cfg.bogon_exempt,
+            )
 
     try:
         results = _run(go())
@@ -247,8 +284,9 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     else:
         output.console().print(output.table(verdicts, f"measured from {vantage.name}"))
     if control is not None and control.errors:
-        err.print(f"[yellow]control failed for {len(control.errors)} target(s)[/]: "
-                  + control.errors[0])  # fmt: skip
+        err.print(
+            f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
+        )
     return 0
 
 

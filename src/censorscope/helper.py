@@ -35,11 +35,12 @@ async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0
             lambda r, w: serve_requests(r, w, lambda *_: b""), host, throughput_port, ssl=tls
         )
         tp_port = tp_server.sockets[0].getsockname()[1]
-        api = await asyncio.start_server(
-            lambda r, w: _api(r, w, probe, tp_port), host, port
+        api = await asyncio.start_server(lambda r, w: _api(r, w, probe, tp_port), host, port)
+        print(
+            f"helper: API on http://{host}:{api.sockets[0].getsockname()[1]}/ "
+            f"throughput on {host}:{tp_port}",
+            flush=True,
         )
-        print(f"helper: API on http://{host}:{api.sockets[0].getsockname()[1]}/ "
-              f"throughput on {host}:{tp_port}", flush=True)  # fmt: skip
         async with api, tp_server:
             await asyncio.gather(api.serve_forever(), tp_server.serve_forever())
 
@@ -56,16 +57,25 @@ async def _api(
             try:
                 target = parse_url(str(json.loads(body)["url"]), "request", "url")
             except (ValueError, KeyError, TypeError) as exc:
-                status, out = 400, {"error": f"send {{\"url\": \"https://...\"}}: {exc}"}
+                status, out = 400, {"error": f'send {{"url": "https://..."}}: {exc}'}
             else:
                 m = await probe.measure(target, HELPER_VANTAGE, datetime.now(UTC), throughput=False)
                 status, out = 200, m.to_dict()
         else:
             status, out = 404, {"error": "use POST /measure or GET /health"}
         payload = json.dumps(out).encode()
-        writer.write(conn.send(h11.Response(status_code=status, headers=[
-            ("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-            ("Connection", "close")])))  # fmt: skip
+        writer.write(
+            conn.send(
+                h11.Response(
+                    status_code=status,
+                    headers=[
+                        ("Content-Type", "application/json"),
+                        ("Content-Length", str(len(payload))),
+                        ("Connection", "close"),
+                    ],
+                )
+            )
+        )
         writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
         await writer.drain()
     except (h11.ProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
@@ -120,14 +130,18 @@ class HelperClient:
     async def _call(self, method: str, path: str, obj: object) -> dict:
         body = json.dumps(obj).encode() if obj is not None else b""
         conn = h11.Connection(h11.CLIENT)
-        headers = [("Host", self.host), ("Content-Length", str(len(body))),
-                   ("Content-Type", "application/json")]  # fmt: skip
+        headers = [
+            ("Host", self.host),
+            ("Content-Length", str(len(body))),
+            ("Content-Type", "application/json"),
+        ]
         try:
             async with asyncio.timeout(self.timeout):
                 reader, writer = await asyncio.open_connection(self.host, self.port)
                 try:
-                    writer.write(conn.send(h11.Request(method=method, target=path,
-                                                       headers=headers)))  # fmt: skip
+                    writer.write(
+                        conn.send(h11.Request(method=method, target=path, headers=headers))
+                    )
                     writer.write(conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
                     status, data = 0, b""
                     while True:

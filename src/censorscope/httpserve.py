@@ -65,5 +65,3 @@ async def _stream(writer: asyncio.StreamWriter, n: int) -> None:
             writer.write(chunk)
             left -= len(chunk)
         await writer.drain()
-
-

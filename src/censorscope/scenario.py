@@ -89,13 +89,33 @@ _VANTAGE_KEYS = {"name", "asn", "country"}
 _ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect"}
 _DPI_KEYS = {"reassembles", "case_sensitive", "inspect_packets"}
 _SITE_KEYS = {
-    "name", "title", "aliases", "addresses", "urls", "down", "geo_block", "geo_status",
-    "category", "redirect",
-}  # fmt: skip
+    "name",
+    "title",
+    "aliases",
+    "addresses",
+    "urls",
+    "down",
+    "geo_block",
+    "geo_status",
+    "category",
+    "redirect",
+}
 _RULE_KEYS = {
-    "id", "isps", "on", "match", "pattern", "action", "rate_kbps", "after_bytes", "spoof",
-    "case_sensitive", "announced", "effective", "until", "source",
-}  # fmt: skip
+    "id",
+    "isps",
+    "on",
+    "match",
+    "pattern",
+    "action",
+    "rate_kbps",
+    "after_bytes",
+    "spoof",
+    "case_sensitive",
+    "announced",
+    "effective",
+    "until",
+    "source",
+}
 _SITE_NET = ipaddress.ip_network("127.10.0.0/16")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9-]+\.?$")
 
@@ -112,11 +132,13 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(file, "-", "no such file", "give the path of a .toml scenario")
+        raise ScenarioError(
+            file, "-", "no such file", "give the path of a .toml scenario"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(file, f"byte {exc.start}", "not UTF-8", "save it as UTF-8")
+        raise ScenarioError(file, f"byte {exc.start}", "not UTF-8", "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(file, "TOML syntax", str(exc), "fix the TOML at that line")
+        raise ScenarioError(file, "TOML syntax", str(exc), "fix the TOML at that line") from None
     v = _Validator(file)
     v.keys(data, _TOP, "top level")
     head = v.table(data.get("scenario", {}), "scenario")
@@ -124,7 +146,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
     base: Scenario | None = None
     for i, inc in enumerate(v.str_list(head.get("include", []), "scenario.include")):
-        sub = _load((path.parent / inc), seen + (path.resolve(),))
+        sub = _load((path.parent / inc), (*seen, path.resolve()))
         base = sub if base is None else _merge(base, sub, file, f"scenario.include[{i}]")
 
     control_tbl = v.table(data.get("control", {}), "control")
@@ -150,7 +172,9 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
         isp = Isp(
             vantage=v.vantage(tbl, where),
             dpi=Dpi(
-                reassembles=v.boolean(dpi_tbl.get("reassembles", False), f"{where}.dpi.reassembles"),
+                reassembles=v.boolean(
+                    dpi_tbl.get("reassembles", False), f"{where}.dpi.reassembles"
+                ),
                 case_sensitive=v.boolean(
                     dpi_tbl.get("case_sensitive", False), f"{where}.dpi.case_sensitive"
                 ),
@@ -164,11 +188,19 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
             ),
         )
         if any(x.name.lower() == isp.name.lower() for x in scen.isps):
-            raise ScenarioError(file, f"{where}.name", f"ISP {isp.name!r} is defined twice",
-                                "give each ISP a unique name")
+            raise ScenarioError(
+                file,
+                f"{where}.name",
+                f"ISP {isp.name!r} is defined twice",
+                "give each ISP a unique name",
+            )
         if isp.name.lower() == control.name.lower():
-            raise ScenarioError(file, f"{where}.name", f"{isp.name!r} is the control's name",
-                                "rename the ISP or the control")
+            raise ScenarioError(
+                file,
+                f"{where}.name",
+                f"{isp.name!r} is the control's name",
+                "rename the ISP or the control",
+            )
         scen.isps.append(isp)
 
     for i, tbl in enumerate(v.array(data.get("site", []), "site")):
@@ -176,16 +208,24 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
         known = {h for s in scen.sites for h in s.hostnames}
         for h in site.hostnames:
             if h in known:
-                raise ScenarioError(file, f"site[{i}].name", f"site {h!r} is defined twice",
-                                    "define each hostname once (use aliases for extra names)")
+                raise ScenarioError(
+                    file,
+                    f"site[{i}].name",
+                    f"site {h!r} is defined twice",
+                    "define each hostname once (use aliases for extra names)",
+                )
         scen.sites.append(site)
 
     isp_names = [x.name for x in scen.isps]
     for i, tbl in enumerate(v.array(data.get("rule", []), "rule")):
         rule = v.rule(tbl, f"rule[{i}]", isp_names, default_id=f"{path.stem}:{i}")
         if any(r.id == rule.id for r in scen.rules):
-            raise ScenarioError(file, f"rule[{i}].id", f"rule id {rule.id!r} is used twice",
-                                "give each rule a unique id")
+            raise ScenarioError(
+                file,
+                f"rule[{i}].id",
+                f"rule id {rule.id!r} is used twice",
+                "give each rule a unique id",
+            )
         scen.rules.append(rule)
     return scen
 
@@ -193,13 +233,27 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 def _merge(a: Scenario, b: Scenario, file: str, where: str) -> Scenario:
     names = {i.name for i in a.isps} | {h for s in a.sites for h in s.hostnames}
     names |= {r.id for r in a.rules}
-    for item in [*(i.name for i in b.isps), *(h for s in b.sites for h in s.hostnames),
-                 *(r.id for r in b.rules)]:  # fmt: skip
+    for item in [
+        *(i.name for i in b.isps),
+        *(h for s in b.sites for h in s.hostnames),
+        *(r.id for r in b.rules),
+    ]:
         if item in names:
-            raise ScenarioError(file, where, f"{item!r} is defined by two included files",
-                                "define it in one of them")
-    return Scenario(a.name, a.path, a.control, [*a.isps, *b.isps], [*a.sites, *b.sites],
-                    [*a.rules, *b.rules], a.description)  # fmt: skip
+            raise ScenarioError(
+                file,
+                where,
+                f"{item!r} is defined by two included files",
+                "define it in one of them",
+            )
+    return Scenario(
+        a.name,
+        a.path,
+        a.control,
+        [*a.isps, *b.isps],
+        [*a.sites, *b.sites],
+        [*a.rules, *b.rules],
+        a.description,
+    )
 
 
 class _Validator:
@@ -214,8 +268,11 @@ class _Validator:
     def keys(self, tbl: dict[str, Any], allowed: set[str], where: str) -> None:
         for key in tbl:
             if key not in allowed:
-                raise self.fail(f"{where}.{key}" if where != "top level" else key,
-                                "unknown key", "allowed: " + ", ".join(sorted(allowed)))
+                raise self.fail(
+                    f"{where}.{key}" if where != "top level" else key,
+                    "unknown key",
+                    "allowed: " + ", ".join(sorted(allowed)),
+                )
 
     def table(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -274,9 +331,12 @@ class _Validator:
         return value
 
     def vantage(
-        self, tbl: dict[str, Any], where: str, default_name: str | None = None,
+        self,
+        tbl: dict[str, Any],
+        where: str,
+        default_name: str | None = None,
         default_cc: str = "ZZ",
-    ) -> Vantage:  # fmt: skip
+    ) -> Vantage:
         if "name" not in tbl and default_name is None:
             raise self.fail(f"{where}.name", "missing", "every ISP needs a name")
         cc = self.string(tbl.get("country", default_cc), f"{where}.country")
@@ -318,8 +378,11 @@ class _Validator:
                 except ValueError:
                     ok = False
                 if not ok:
-                    raise self.fail(f"{where}.addresses[{j}]", f"{ip!r} is not a lab site address",
-                                    "use 127.10.0.1 to 127.10.254.254")
+                    raise self.fail(
+                        f"{where}.addresses[{j}]",
+                        f"{ip!r} is not a lab site address",
+                        "use 127.10.0.1 to 127.10.254.254",
+                    )
             count = len(pinned)
         else:
             count = self.integer(raw, f"{where}.addresses", lo=1)
@@ -341,16 +404,19 @@ class _Validator:
         self.keys(tbl, _RULE_KEYS, where)
         for key in ("on", "match", "pattern", "action", "isps"):
             if key not in tbl:
-                raise self.fail(f"{where}.{key}", "missing", "every rule needs isps, on, "
-                                "match, pattern and action")  # fmt: skip
+                raise self.fail(
+                    f"{where}.{key}",
+                    "missing",
+                    "every rule needs isps, on, match, pattern and action",
+                )
         action = self.choice(tbl["action"], f"{where}.action", list(ACTIONS))
         on = self.choice(tbl["on"], f"{where}.on", ACTIONS[action])
         match = self.choice(tbl["match"], f"{where}.match", MATCHES_FOR_TRIGGER[on])
         pattern = self.string(tbl["pattern"], f"{where}.pattern")
         try:
             compile_match(match, pattern)
-        except (ValueError, TypeError) as exc:
-            raise self.fail(f"{where}.pattern", f"bad {match} pattern {pattern!r}: {exc}")
+        except (ValueError, TypeError, re.error) as exc:
+            raise self.fail(f"{where}.pattern", f"bad {match} pattern {pattern!r}: {exc}") from None
         named = self.str_list(tbl["isps"], f"{where}.isps")
         if named == ["*"]:
             named = list(isps)
@@ -358,8 +424,11 @@ class _Validator:
         resolved = []
         for j, n in enumerate(named):
             if n.lower() not in lower:
-                raise self.fail(f"{where}.isps[{j}]", f"unknown ISP {n!r}",
-                                "known: " + (", ".join(isps) or "none defined") + ', or "*"')
+                raise self.fail(
+                    f"{where}.isps[{j}]",
+                    f"unknown ISP {n!r}",
+                    "known: " + (", ".join(isps) or "none defined") + ', or "*"',
+                )
             resolved.append(lower[n.lower()])
         rate = tbl.get("rate_kbps")
         if action == "throttle":
@@ -375,8 +444,11 @@ class _Validator:
                 try:
                     ipaddress.ip_address(spoof)
                 except ValueError:
-                    raise self.fail(f"{where}.spoof", f"{spoof!r} is not allowed",
-                                    "bogon, blockpage or an IP address") from None
+                    raise self.fail(
+                        f"{where}.spoof",
+                        f"{spoof!r} is not allowed",
+                        "bogon, blockpage or an IP address",
+                    ) from None
         elif spoof is not None:
             raise self.fail(f"{where}.spoof", f"only dns-spoof takes spoof, not {action}")
         effective = self.time(tbl.get("effective"), f"{where}.effective")
@@ -393,7 +465,9 @@ class _Validator:
             rate_kbps=rate,
             after_bytes=self.integer(tbl.get("after_bytes", 0), f"{where}.after_bytes"),
             spoof=spoof,
-            case_sensitive=self.boolean(tbl.get("case_sensitive", False), f"{where}.case_sensitive"),
+            case_sensitive=self.boolean(
+                tbl.get("case_sensitive", False), f"{where}.case_sensitive"
+            ),
             announced=self.time(tbl.get("announced"), f"{where}.announced"),
             effective=effective,
             until=until,

@@ -3,7 +3,8 @@
 `measurements` holds one row per measurement with the raw steps laid out as OONI's
 web_connectivity test keys (`queries`, `tcp_connect`, `tls_handshakes`, `requests`) plus
 `throughput`; control measurements are rows too (`role = 'control'`). `verdicts` holds
-one row per (vantage, target, time) with the deciding rule and its evidence. No local
+one row per (vantage, target, time) with the deciding rule and its evidence. Times are
+stored as UTC TIMESTAMPs. No local
 address is ever written: the probe does not record one.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     run_id VARCHAR,
     role VARCHAR,
     test_name VARCHAR,
-    measurement_start_time TIMESTAMPTZ,
+    measurement_start_time TIMESTAMP,
     input VARCHAR,
     vantage VARCHAR,
     probe_asn INTEGER,
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
     vantage VARCHAR,
     asn INTEGER,
     country VARCHAR,
-    time TIMESTAMPTZ,
+    time TIMESTAMP,
     verdict VARCHAR,
     method VARCHAR,
     rate_kbps DOUBLE,
@@ -55,6 +57,10 @@ CREATE TABLE IF NOT EXISTS verdicts (
 );
 """
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None)
 
 
 class Store:
@@ -84,9 +90,22 @@ class Store:
         mid = self._add_measurement(m, "vantage", control_id)
         if v is not None:
             d = v.to_dict()
-            self._v.append((mid, self.run_id, v.target, v.vantage, v.asn, v.country, v.time,
-                            v.verdict, v.method, v.rate_kbps, v.rule,
-                            json.dumps(d["evidence"])))  # fmt: skip
+            self._v.append(
+                (
+                    mid,
+                    self.run_id,
+                    v.target,
+                    v.vantage,
+                    v.asn,
+                    v.country,
+                    _utc(v.time),
+                    v.verdict,
+                    v.method,
+                    v.rate_kbps,
+                    v.rule,
+                    json.dumps(d["evidence"]),
+                )
+            )
         if len(self._m) >= 2000:
             self.flush()
         return mid
@@ -94,9 +113,23 @@ class Store:
     def _add_measurement(self, m: Measurement, role: str, control_id: str | None) -> str:
         mid = uuid.uuid4().hex
         d = m.to_dict()
-        self._m.append((mid, self.run_id, role, "web_connectivity", m.time, m.input, m.vantage,
-                        m.probe_asn, m.probe_cc, m.resolver_alive, m.runtime, control_id,
-                        *(json.dumps(d[k]) for k in _STEPS)))  # fmt: skip
+        self._m.append(
+            (
+                mid,
+                self.run_id,
+                role,
+                "web_connectivity",
+                _utc(m.time),
+                m.input,
+                m.vantage,
+                m.probe_asn,
+                m.probe_cc,
+                m.resolver_alive,
+                m.runtime,
+                control_id,
+                *(json.dumps(d[k]) for k in _STEPS),
+            )
+        )
         return mid
 
     def flush(self) -> None:
@@ -116,7 +149,10 @@ class Store:
         sql = "SELECT * FROM verdicts" + (" WHERE run_id = ?" if run_id else "")
         cur = self.db.execute(sql + " ORDER BY time, target, vantage", [run_id] if run_id else [])
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        rows = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        for r in rows:
+            r["time"] = r["time"].replace(tzinfo=UTC)
+        return rows
 
     def measurements(self, role: str | None = None) -> list[Measurement]:
         sql = "SELECT * FROM measurements" + (" WHERE role = ?" if role else "")
@@ -126,9 +162,15 @@ class Store:
         for row in cur.fetchall():
             r = dict(zip(cols, row, strict=True))
             d = {k: json.loads(r[k]) for k in _STEPS}
-            d.update(input=r["input"], vantage=r["vantage"], probe_asn=r["probe_asn"],
-                     probe_cc=r["probe_cc"], time=r["measurement_start_time"].isoformat(),
-                     resolver_alive=r["resolver_alive"], runtime=r["runtime"])  # fmt: skip
+            d.update(
+                input=r["input"],
+                vantage=r["vantage"],
+                probe_asn=r["probe_asn"],
+                probe_cc=r["probe_cc"],
+                time=r["measurement_start_time"].replace(tzinfo=UTC).isoformat(),
+                resolver_alive=r["resolver_alive"],
+                runtime=r["runtime"],
+            )
             out.append(Measurement.from_dict(d))
         return out
 

@@ -15,8 +15,9 @@ def parse_url(text: str, file: str = "command line", where: str = "argument") ->
     url = text.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetListError(file, where, f"{text!r} is not an http(s) URL",
-                              "write it like https://www.example.com/")  # fmt: skip
+        raise TargetListError(
+            file, where, f"{text!r} is not an http(s) URL", "write it like https://www.example.com/"
+        )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:

@@ -33,43 +33,119 @@ class VerdictRule:
 
 
 RULES: tuple[VerdictRule, ...] = (
-    VerdictRule("dns.resolver-dead", {"v_step": "dns", "resolver_alive": False},
-                "inconclusive", note="the vantage's resolver answers nothing at all"),
-    VerdictRule("dns.bogon", {"dns_bogon": True, "control_bogon": False}, "blocked", "dns",
-                note="the resolver answered a private or reserved address"),
-    VerdictRule("dns.blockpage", {"dns_consistent": False, "blockpage": PRESENT}, "blocked",
-                "dns", note="DNS sent the client to a blockpage"),
-    VerdictRule("http.blockpage", {"blockpage": PRESENT}, "blocked", "http-blockpage",
-                note="the response matches a known blockpage fingerprint"),
-    VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
-                note="the target's SNI is slower than a control SNI over the same path"),
-    VerdictRule("nocontrol.verified", {"control": "missing", "v_step": None, "verified": True,
-                                       "geo": False}, "accessible",
-                note="no control, but the page came over a verified TLS connection"),
-    VerdictRule("nocontrol", {"control": "missing"}, "inconclusive",
-                note="the control measurement could not be obtained"),
-    VerdictRule("control.down", {"control": "failed", "v_ok": False}, "down",
-                note="the control cannot reach the site either"),
-    VerdictRule("control.down.vantage-ok", {"control": "failed", "v_ok": True}, "accessible",
-                note="the site failed for the control but worked here"),
-    VerdictRule("dns.failure", {"v_step": "dns"}, "blocked", "dns",
-                note="the resolver failed for this name while the control resolved it"),
-    VerdictRule("dns.inconsistent", {"dns_consistent": False}, "blocked", "dns",
-                note="the answers differ from the control's and do not verify"),
-    VerdictRule("tcp.failure", {"v_step": "tcp"}, "blocked", "tcp_ip",
-                note="TCP connect failed while the control connected"),
-    VerdictRule("tls.failure", {"v_step": "tls"}, "blocked", "tls",
-                note="the TLS handshake failed while the control's succeeded"),
-    VerdictRule("geo.service", {"geo": True}, "geo-restricted",
-                note="the service itself refused this region, over its own certificate"),
-    VerdictRule("http.failure", {"v_step": "http"}, "blocked", "http-failure",
-                note="the HTTP exchange failed while the control's succeeded"),
-    VerdictRule("http.diff", {"http_diff": True}, "blocked", "http-diff",
-                note="the page differs from the control's"),
-    VerdictRule("ok.path-slow", {"throttle": "path"}, "accessible",
-                note="slow, but equally slow for a control SNI: the path, not the name"),
+    VerdictRule(
+        "dns.resolver-dead",
+        {"v_step": "dns", "resolver_alive": False},
+        "inconclusive",
+        note="the vantage's resolver answers nothing at all",
+    ),
+    VerdictRule(
+        "dns.bogon",
+        {"dns_bogon": True, "control_bogon": False},
+        "blocked",
+        "dns",
+        note="the resolver answered a private or reserved address",
+    ),
+    VerdictRule(
+        "dns.blockpage",
+        {"dns_consistent": False, "blockpage": PRESENT},
+        "blocked",
+        "dns",
+        note="DNS sent the client to a blockpage",
+    ),
+    VerdictRule(
+        "http.blockpage",
+        {"blockpage": PRESENT},
+        "blocked",
+        "http-blockpage",
+        note="the response matches a known blockpage fingerprint",
+    ),
+    VerdictRule(
+        "throttle.sni",
+        {"throttle": "sni", "v_ok": True},
+        "throttled",
+        note="the target's SNI is slower than a control SNI over the same path",
+    ),
+    VerdictRule(
+        "nocontrol.verified",
+        {"control": "missing", "v_step": None, "verified": True, "geo": False},
+        "accessible",
+        note="no control, but the page came over a verified TLS connection",
+    ),
+    VerdictRule(
+        "nocontrol",
+        {"control": "missing"},
+        "inconclusive",
+        note="the control measurement could not be obtained",
+    ),
+    VerdictRule(
+        "control.down",
+        {"control": "failed", "v_ok": False},
+        "down",
+        note="the control cannot reach the site either",
+    ),
+    VerdictRule(
+        "control.down.vantage-ok",
+        {"control": "failed", "v_ok": True},
+        "accessible",
+        note="the site failed for the control but worked here",
+    ),
+    VerdictRule(
+        "dns.failure",
+        {"v_step": "dns"},
+        "blocked",
+        "dns",
+        note="the resolver failed for this name while the control resolved it",
+    ),
+    VerdictRule(
+        "dns.inconsistent",
+        {"dns_consistent": False},
+        "blocked",
+        "dns",
+        note="the answers differ from the control's and do not verify",
+    ),
+    VerdictRule(
+        "tcp.failure",
+        {"v_step": "tcp"},
+        "blocked",
+        "tcp_ip",
+        note="TCP connect failed while the control connected",
+    ),
+    VerdictRule(
+        "tls.failure",
+        {"v_step": "tls"},
+        "blocked",
+        "tls",
+        note="the TLS handshake failed while the control's succeeded",
+    ),
+    VerdictRule(
+        "geo.service",
+        {"geo": True},
+        "geo-restricted",
+        note="the service itself refused this region, over its own certificate",
+    ),
+    VerdictRule(
+        "http.failure",
+        {"v_step": "http"},
+        "blocked",
+        "http-failure",
+        note="the HTTP exchange failed while the control's succeeded",
+    ),
+    VerdictRule(
+        "http.diff",
+        {"http_diff": True},
+        "blocked",
+        "http-diff",
+        note="the page differs from the control's",
+    ),
+    VerdictRule(
+        "ok.path-slow",
+        {"throttle": "path"},
+        "accessible",
+        note="slow, but equally slow for a control SNI: the path, not the name",
+    ),
     VerdictRule("ok", {}, "accessible", note="same result as the control"),
-)  # fmt: skip
+)
 
 
 def decide(
@@ -96,9 +172,18 @@ def decide(
 
 
 _EVIDENCE = {
-    "v_step", "v_failure", "addresses", "control_addresses", "blockpage", "http_status",
-    "control_status", "rate_kbps", "control_sni_kbps", "failed_addresses", "control_failure",
-}  # fmt: skip
+    "v_step",
+    "v_failure",
+    "addresses",
+    "control_addresses",
+    "blockpage",
+    "http_status",
+    "control_status",
+    "rate_kbps",
+    "control_sni_kbps",
+    "failed_addresses",
+    "control_failure",
+}
 
 
 def _holds(when: dict[str, Any], feats: dict[str, Any]) -> bool:
@@ -175,9 +260,7 @@ def _first_failure(
         return "tcp", bad_tcp[0].failure, [f"{t.ip}:{t.port}" for t in bad_tcp]
     bad_tls = [h for h in v.tls_handshakes if h.failure]
     control_tls_ok = c is not None and all(h.failure is None for h in c.tls_handshakes)
-    if v.tls_handshakes and (
-        len(bad_tls) == len(v.tls_handshakes) or (bad_tls and control_tls_ok)
-    ):
+    if v.tls_handshakes and (len(bad_tls) == len(v.tls_handshakes) or (bad_tls and control_tls_ok)):
         return "tls", bad_tls[0].failure, [h.address for h in bad_tls]
     if v.requests and v.requests[-1].failure:
         return "http", v.requests[-1].failure, []

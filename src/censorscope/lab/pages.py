@@ -9,12 +9,21 @@ from censorscope.scenario import Isp, Site
 _CHUNK = b"x" * 16384
 
 
-def response(status: int, body: bytes, headers: dict[str, str] | None = None,
-             keep_alive: bool = True) -> bytes:  # fmt: skip
-    reason = {200: "OK", 302: "Found", 403: "Forbidden", 404: "Not Found",
-              451: "Unavailable For Legal Reasons"}.get(status, "Status")  # fmt: skip
-    head = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}",
-            "Content-Type: text/html; charset=utf-8"]  # fmt: skip
+def response(
+    status: int, body: bytes, headers: dict[str, str] | None = None, keep_alive: bool = True
+) -> bytes:
+    reason = {
+        200: "OK",
+        302: "Found",
+        403: "Forbidden",
+        404: "Not Found",
+        451: "Unavailable For Legal Reasons",
+    }.get(status, "Status")
+    head = [
+        f"HTTP/1.1 {status} {reason}",
+        f"Content-Length: {len(body)}",
+        "Content-Type: text/html; charset=utf-8",
+    ]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if not keep_alive:
         head.append("Connection: close")
@@ -37,8 +46,11 @@ def site_page(site: Site, host: str) -> bytes:
 def geo_page(site: Site, country: str) -> bytes:
     return response(
         site.geo_status,
-        _html(f"{site.title}: not available", f"This content is not available in your "
-              f"country ({country}) at the request of the service."),  # fmt: skip
+        _html(
+            f"{site.title}: not available",
+            f"This content is not available in your "
+            f"country ({country}) at the request of the service.",
+        ),
     )
 
 
@@ -63,8 +75,9 @@ def blockpage(isp: Isp, host: str) -> bytes:
 
 
 def bytes_head(n: int) -> bytes:
-    return (f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()  # fmt: skip
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
+    ).encode()
 
 
 def filler(n: int) -> bytes:

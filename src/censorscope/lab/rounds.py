@@ -70,9 +70,14 @@ async def run_round(
             on_result(m, v)
 
     results = await measure_all(
-        targets, jobs, control_of, at,
-        concurrency=opts.concurrency, bogon_exempt=LAB_NETWORKS, on_result=done,
-    )  # fmt: skip
+        targets,
+        jobs,
+        control_of,
+        at,
+        concurrency=opts.concurrency,
+        bogon_exempt=LAB_NETWORKS,
+        on_result=done,
+    )
     if store is not None:
         store.flush()
     return [v for _, v in results]

@@ -69,7 +69,12 @@ async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabIn
 
     async def listen(handler, host: str, ssl=None) -> int:  # noqa: ANN001
         srv = await asyncio.start_server(
-            _until_shutdown(handler), host, 0, ssl=ssl, backlog=2048, ssl_handshake_timeout=10 if ssl else None
+            _until_shutdown(handler),
+            host,
+            0,
+            ssl=ssl,
+            backlog=2048,
+            ssl_handshake_timeout=10 if ssl else None,
         )
         servers.append(srv)
         return srv.sockets[0].getsockname()[1]
@@ -109,7 +114,7 @@ async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabIn
     return info, servers
 
 
-def _until_shutdown(handler):  # noqa: ANN001, ANN202
+def _until_shutdown(handler):  # noqa: ANN001
     """Connection handlers end quietly when the lab shuts down mid-flow."""
 
     async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -123,24 +128,39 @@ def _until_shutdown(handler):  # noqa: ANN001, ANN202
 
 def _info_to_json(info: LabInfo) -> dict:
     def ep(e: Endpoint) -> dict:
-        return {"vantage": [e.vantage.name, e.vantage.asn, e.vantage.country],
-                "resolver": list(e.resolver), "proxy": list(e.proxy)}  # fmt: skip
+        return {
+            "vantage": [e.vantage.name, e.vantage.asn, e.vantage.country],
+            "resolver": list(e.resolver),
+            "proxy": list(e.proxy),
+        }
 
-    return {"scenario": info.scenario, "control": ep(info.control),
-            "isps": [ep(e) for e in info.isps], "ca_file": info.ca_file,
-            "workdir": info.workdir, "site_addresses": info.site_addresses}  # fmt: skip
+    return {
+        "scenario": info.scenario,
+        "control": ep(info.control),
+        "isps": [ep(e) for e in info.isps],
+        "ca_file": info.ca_file,
+        "workdir": info.workdir,
+        "site_addresses": info.site_addresses,
+    }
 
 
 def _info_from_json(d: dict) -> LabInfo:
     def ep(x: dict) -> Endpoint:
         return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]))  # type: ignore[arg-type]
 
-    return LabInfo(d["scenario"], ep(d["control"]), tuple(ep(x) for x in d["isps"]),
-                   d["ca_file"], d["workdir"], d["site_addresses"])  # fmt: skip
+    return LabInfo(
+        d["scenario"],
+        ep(d["control"]),
+        tuple(ep(x) for x in d["isps"]),
+        d["ca_file"],
+        d["workdir"],
+        d["site_addresses"],
+    )
 
 
-async def serve_forever(path: str, at: datetime | None, workdir: Path,
-                        commands: bool = True) -> None:  # fmt: skip
+async def serve_forever(
+    path: str, at: datetime | None, workdir: Path, commands: bool = True
+) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
     LabInfo; each stdin line {"time": ISO} moves the clock; EOF on stdin stops the lab."""
     scenario = load_scenario(path)
@@ -150,6 +170,7 @@ async def serve_forever(path: str, at: datetime | None, workdir: Path,
     stopped = loop.create_future()
     print(json.dumps({"ready": _info_to_json(info)}), flush=True)
     if commands:
+
         def on_line() -> None:
             line = sys.stdin.readline()
             if not line:
@@ -200,8 +221,14 @@ class LabProcess:
 
     def start(self) -> LabInfo:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "censorscope.lab.runtime", self.path,
-             self.at.isoformat() if self.at else "", self._tmp.name],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "censorscope.lab.runtime",
+                self.path,
+                self.at.isoformat() if self.at else "",
+                self._tmp.name,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -22,9 +22,12 @@ class _Once(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: object) -> None:
         # ignore stray datagrams; a spoofed answer with the right id is what it is
-        if len(data) >= 2 and int.from_bytes(data[:2], "big") == self.qid:
-            if not self.answer.done():
-                self.answer.set_result(data)
+        if (
+            len(data) >= 2
+            and int.from_bytes(data[:2], "big") == self.qid
+            and not self.answer.done()
+        ):
+            self.answer.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
         if not self.answer.done():

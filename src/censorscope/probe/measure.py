@@ -23,10 +23,10 @@ from censorscope.probe.dns import resolve
 from censorscope.rate import estimate_kbps
 from censorscope.records import (
     Measurement,
-    TcpConnect,
     Target,
-    TlsHandshake,
+    TcpConnect,
     Throughput,
+    TlsHandshake,
     Vantage,
 )
 from censorscope.verdict import SLOW_KBPS
@@ -62,9 +62,9 @@ class Probe:
             ctx.set_alpn_protocols(["http/1.1"])
 
     async def resolver_alive(self) -> bool:
-        """Does the resolver answer at all? Any answer, even NXDOMAIN, counts."""
+        """Does the resolver answer at all? Any DNS answer, even NXDOMAIN, counts."""
         q = await resolve(self.cfg.canary, self.cfg.resolver, self.cfg.timeout)
-        return q.failure is None or not q.failure.startswith(("generic_timeout", "unknown"))
+        return q.failure is None or q.failure.startswith("dns_")
 
     async def measure(
         self, target: Target, vantage: Vantage, at: datetime, *, throughput: bool = True
@@ -96,7 +96,10 @@ class Probe:
             return None
         dialable = [a for a in q.answers if not is_bogon(a, self.cfg.bogon_exempt)]
         attempts = await asyncio.gather(
-            *(self._connect(m, ip, port, host if https else None) for ip in dialable[: self.cfg.max_addresses])
+            *(
+                self._connect(m, ip, port, host if https else None)
+                for ip in dialable[: self.cfg.max_addresses]
+            )
         )
         chosen: tuple[str, Streams] | None = None
         for ip, streams in attempts:

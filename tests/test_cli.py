@@ -1,0 +1,162 @@
+"""The command line end to end: real lab, real sockets, JSON out, DuckDB stored."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from censorscope.cli import main
+from censorscope.lab.runtime import LabProcess
+from tests.conftest import TEST_SCENARIOS
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_lab_run_json_and_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "m.duckdb"
+    code = main(
+        [
+            "lab",
+            "run",
+            str(TEST_SCENARIOS / "actions.toml"),
+            "--at",
+            "2025-01-01T00:00Z",
+            "--isp",
+            "alpha",
+            "--json",
+            "--db",
+            str(db),
+            "--timeout",
+            "1",
+        ]
+    )
+    assert code == 0
+    rows = json_lines(capsys.readouterr().out)
+    assert len(rows) == 24
+    for key in (
+        "target",
+        "vantage",
+        "asn",
+        "country",
+        "time",
+        "verdict",
+        "method",
+        "rate_kbps",
+        "evidence",
+    ):
+        assert key in rows[0]
+    by_target = {r["target"]: r for r in rows}
+    assert by_target["https://tlsreset.test/"]["evidence"]["rule"] == "tls.failure"
+    assert by_target["https://tlsreset.test/"]["asn"] == 64500
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT count(*) FROM verdicts").fetchone() == (24,)
+    stored = " ".join(str(r) for r in con.execute("SELECT * FROM measurements").fetchall())
+    # never the probe's own address, nor the vantage's source address as servers see it
+    assert "127.0.0.1" not in stored and "127.20.1.1" not in stored
+
+
+def test_bad_scenario_fails_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[isp]]\nname = "A"\n[[rule]]\nisps = ["B"]\non = "sni"\nmatch = "exact"\n'
+        'pattern = "x"\naction = "tls-reset"\n'
+    )
+    assert main(["lab", "run", str(bad), "--no-store"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "rule[0].isps[0]" in err and "unknown ISP 'B'" in err
+    assert "Traceback" not in err
+
+
+def test_bad_url_and_unknown_isp(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "ftp://x", "--no-store"]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+    assert (
+        main(["lab", "run", str(TEST_SCENARIOS / "actions.toml"), "--isp", "Gamma", "--no-store"])
+        == 2
+    )
+    assert "known: Alpha, Beta" in capsys.readouterr().err
+
+
+def _measure_args(lab: LabProcess, isp: str) -> list[str]:
+    assert lab.info is not None
+    e = lab.info.endpoint(isp)
+    return [
+        "--proxy",
+        f"{e.proxy[0]}:{e.proxy[1]}",
+        "--ca-file",
+        lab.info.ca_file,
+        "--timeout",
+        "1",
+        "--no-store",
+        "--json",
+        "--not-bogon",
+        "127.0.0.0/8",
+    ]
+
+
+def test_dead_resolver_and_unreachable_control_are_inconclusive(
+    actions_lab: LabProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # a resolver that never answers
+        for resolver, failure in [
+            (f"127.0.0.1:{silent.getsockname()[1]}", "generic_timeout_error"),
+            (f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}", "connection_refused"),
+        ]:
+            code = main(
+                [
+                    "measure",
+                    "https://plain.test/",
+                    "https://tlsreset.test/",
+                    "--resolver",
+                    resolver,
+                    "--control",
+                    f"http://127.0.0.1:{free_port()}",
+                    *_measure_args(actions_lab, "Alpha"),
+                ]
+            )
+            assert code == 0
+            out = capsys.readouterr()
+            rows = json_lines(out.out)
+            assert [r["verdict"] for r in rows] == ["inconclusive", "inconclusive"]
+            assert {r["evidence"]["rule"] for r in rows} == {"dns.resolver-dead"}
+            assert {r["evidence"]["v_failure"] for r in rows} == {failure}
+            assert "unreachable" in out.err
+
+
+def test_unreachable_control_keeps_the_other_results(
+    actions_lab: LabProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert actions_lab.info is not None
+    r = actions_lab.info.endpoint("Alpha").resolver
+    code = main(
+        [
+            "measure",
+            "https://plain.test/",
+            "https://tlsreset.test/",
+            "--resolver",
+            f"{r[0]}:{r[1]}",
+            "--control",
+            f"http://127.0.0.1:{free_port()}",
+            *_measure_args(actions_lab, "Alpha"),
+        ]
+    )
+    assert code == 0
+    rows = {r["target"]: r for r in json_lines(capsys.readouterr().out)}
+    assert rows["https://plain.test/"]["verdict"] == "accessible"
+    assert rows["https://tlsreset.test/"]["verdict"] == "inconclusive"
+    assert rows["https://tlsreset.test/"]["evidence"]["v_failure"] == "connection_reset"

@@ -1,0 +1,97 @@
+"""`censorscope measure --control` against a helper run as its own process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from censorscope.cli import main
+from censorscope.lab.runtime import LabProcess
+from tests.test_cli import json_lines
+
+
+@pytest.fixture(scope="module")
+def helper(actions_lab: LabProcess) -> Iterator[str]:
+    assert actions_lab.info is not None
+    c = actions_lab.info.control
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "censorscope.cli",
+            "helper",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--resolver",
+            "{}:{}".format(*c.resolver),
+            "--proxy",
+            "{}:{}".format(*c.proxy),
+            "--ca-file",
+            actions_lab.info.ca_file,
+            "--timeout",
+            "1",
+            "--not-bogon",
+            "127.0.0.0/8",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "helper: API on http://127.0.0.1:PORT/ ..."
+    url = line.split()[3]
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_measure_with_a_helper(
+    actions_lab: LabProcess, helper: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert actions_lab.info is not None
+    e = actions_lab.info.endpoint("Alpha")
+    urls = [
+        "https://tlsreset.test/",
+        "https://slow.test/",
+        "https://plain.test/",
+        "https://refused-everywhere.test/",
+        "https://nxdomain.test/",
+    ]
+    code = main(
+        [
+            "measure",
+            *urls,
+            "--control",
+            helper,
+            "--resolver",
+            "{}:{}".format(*e.resolver),
+            "--proxy",
+            "{}:{}".format(*e.proxy),
+            "--ca-file",
+            actions_lab.info.ca_file,
+            "--timeout",
+            "1",
+            "--not-bogon",
+            "127.0.0.0/8",
+            "--json",
+            "--no-store",
+            "--vantage",
+            "Alpha",
+            "--asn",
+            "64500",
+            "--cc",
+            "xa",
+        ]
+    )
+    assert code == 0
+    rows = {r["target"]: r for r in json_lines(capsys.readouterr().out)}
+    assert (rows[urls[0]]["verdict"], rows[urls[0]]["method"]) == ("blocked", "tls")
+    assert rows[urls[1]]["verdict"] == "throttled"
+    assert rows[urls[1]]["rate_kbps"] == pytest.approx(256, rel=0.15)
+    assert rows[urls[2]]["verdict"] == "accessible"
+    assert rows[urls[3]]["verdict"] == "down"
+    assert (rows[urls[4]]["verdict"], rows[urls[4]]["method"]) == ("blocked", "dns")
+    assert rows[urls[0]]["country"] == "XA" and rows[urls[0]]["asn"] == 64500

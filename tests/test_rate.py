@@ -1,0 +1,30 @@
+import pytest
+
+from censorscope.lab.shaping import TokenBucket
+from censorscope.rate import estimate_kbps
+
+
+def policed(rate_kbps: float, seconds: float, burst: int = 16384, seg: int = 1400) -> list:
+    """Samples a client sees behind a token-bucket policer, computed with the lab's bucket."""
+    bucket, now, got, out = TokenBucket(rate_kbps * 125, burst), 0.0, 0, []
+    while now < seconds:
+        now += bucket.reserve(seg, now)
+        got += seg
+        out.append((now, got))
+    return out
+
+
+@pytest.mark.parametrize("rate", [64, 130, 500, 1000])
+def test_rate_excludes_the_initial_burst(rate: float) -> None:
+    assert estimate_kbps(policed(rate, 3.0)) == pytest.approx(rate, rel=0.05)
+
+
+def test_fast_transfer_and_empty() -> None:
+    assert estimate_kbps([(0.001, 65536)]) == pytest.approx(524288)
+    assert estimate_kbps([]) == 0.0
+
+
+def test_bucket_starts_full_then_paces() -> None:
+    b = TokenBucket(1000, 2000)
+    assert b.reserve(2000, 0.0) == 0.0
+    assert b.reserve(1000, 0.0) == pytest.approx(1.0)

@@ -1,0 +1,102 @@
+"""The verdict table on hand-made measurements: no sockets."""
+
+from datetime import UTC, datetime
+
+from censorscope.records import (
+    DnsQuery,
+    HttpRequest,
+    Measurement,
+    TcpConnect,
+    Throughput,
+    TlsHandshake,
+)
+from censorscope.verdict import RULES, decide
+
+T = datetime(2022, 3, 14, 12, tzinfo=UTC)
+
+
+def m(
+    answers: list[str] | None = None,
+    dns_failure: str | None = None,
+    tcp: str | None = None,
+    tls: str | None = None,
+    status: int = 200,
+    http: str | None = None,
+    title: str = "Site",
+    tp: list[Throughput] | None = None,
+    alive: bool = True,
+) -> Measurement:
+    meas = Measurement("https://site.test/", "ISP", 64500, "XA", T, resolver_alive=alive)
+    meas.queries.append(DnsQuery("site.test", "r", "udp", answers or [], dns_failure))
+    if dns_failure:
+        return meas
+    for a in answers or []:
+        meas.tcp_connect.append(TcpConnect(a, 443, tcp))
+        if tcp is None:
+            meas.tls_handshakes.append(TlsHandshake(f"{a}:443", "site.test", tls))
+    if tcp is None and tls is None:
+        meas.requests.append(
+            HttpRequest(
+                "https://site.test/", failure=http, status_code=0 if http else status, title=title
+            )
+        )
+    meas.throughput = tp or []
+    return meas
+
+
+OK = dict(answers=["93.184.216.34"])
+
+
+def test_rule_ids_are_unique_and_the_last_rule_catches_all() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert RULES[-1].when == {}
+
+
+def test_blocked_vs_down_vs_inconclusive() -> None:
+    assert decide(m(**OK, tls="connection_reset"), m(**OK)).verdict == "blocked"
+    assert decide(m(**OK, tls="connection_reset"), m(**OK, tcp="connection_refused")).verdict == (
+        "down"
+    )
+    no_control = decide(m(**OK, tls="connection_reset"), None)
+    assert (no_control.verdict, no_control.rule) == ("inconclusive", "nocontrol")
+    dead = decide(m(dns_failure="generic_timeout_error", alive=False), m(**OK))
+    assert (dead.verdict, dead.rule) == ("inconclusive", "dns.resolver-dead")
+
+
+def test_dns_timeout_with_a_live_resolver_is_blocking() -> None:
+    v = decide(m(dns_failure="generic_timeout_error"), m(**OK))
+    assert (v.verdict, v.method) == ("blocked", "dns")
+
+
+def test_bogon_answer() -> None:
+    v = decide(m(answers=["10.10.34.35"], tcp="never"), m(**OK))
+    assert (v.rule, v.method) == ("dns.bogon", "dns")
+
+
+def test_evidence_names_the_rule_step_and_failure() -> None:
+    v = decide(m(**OK, tls="connection_reset"), m(**OK)).to_dict()
+    assert v["evidence"]["rule"] == "tls.failure"
+    assert v["evidence"]["v_step"] == "tls"
+    assert v["evidence"]["v_failure"] == "connection_reset"
+    assert v["evidence"]["addresses"] == ["93.184.216.34"]
+
+
+def tp(sni: str, kbps: float) -> Throughput:
+    return Throughput(sni, "a:443", bytes=50_000, seconds=2, rate_kbps=kbps)
+
+
+def test_throttled_only_when_the_control_sni_is_fast() -> None:
+    sni_slow = [tp("site.test", 130), tp("site.test", 128), tp("abc.org", 90_000)]
+    v = decide(m(**OK, tp=sni_slow), m(**OK))
+    assert (v.verdict, round(v.rate_kbps or 0)) == ("throttled", 128)
+    path_slow = [tp("site.test", 900), tp("site.test", 950), tp("abc.org", 1000)]
+    v = decide(m(**OK, tp=path_slow), m(**OK))
+    assert (v.verdict, v.rule) == ("accessible", "ok.path-slow")
+    fast = [tp("site.test", 90_000)]
+    assert decide(m(**OK, tp=fast), m(**OK)).rule == "ok"
+
+
+def test_geo_restriction_is_the_service_not_the_network() -> None:
+    v = decide(m(**OK, status=451), m(**OK))
+    assert v.verdict == "geo-restricted"
