@@ -53,7 +53,13 @@ def _load(name: str) -> tuple[Fingerprint, ...]:
 
 def match_http(headers: dict[str, str], body: str) -> str | None:
     """Name of the first fingerprint that matches an HTTP response, or None."""
-    lower = {k.lower(): v for k, v in headers.items()}
+    return _match_http(tuple(sorted((k.lower(), v) for k, v in headers.items())), body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _match_http(headers: tuple[tuple[str, str], ...], body: str) -> str | None:
+    # the same blockpage comes back for many targets and vantages: cache by content
+    lower = dict(headers)
     for fp in http_fingerprints():
         if fp.location == "body":
             if body and fp.pattern.search(body):

@@ -214,7 +214,7 @@ def observe(
     }
     last = v.requests[-1] if v.requests else None
     f["http_status"] = last.status_code if last and last.status_code else None
-    f["blockpage"] = _blockpage(v)
+    f["blockpage"] = _blockpage(v, c)
     f["dns_bogon"] = bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
     f["rate_kbps"], f["control_sni_kbps"], f["throttle"] = _throttle(v)
 
@@ -269,12 +269,15 @@ def _first_failure(
     return None, None, []
 
 
-def _blockpage(m: Measurement) -> str | None:
+def _blockpage(m: Measurement, c: Measurement | None) -> str | None:
     for q in m.queries:
         if name := match_dns(q.answers):
             return name
+    # a page byte-identical to one the control got is the site's own, not a blockpage
+    control_bodies = {r.body_sha256 for r in c.requests} if c is not None else set()
     for r in m.requests:
-        if r.status_code and (name := match_http(r.headers, r.body)):
+        fresh = r.status_code and r.body_sha256 not in control_bodies
+        if fresh and (name := match_http(r.headers, r.body)):
             return name
     return None
 

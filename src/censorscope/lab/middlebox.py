@@ -51,7 +51,7 @@ class Middlebox:
         try:
             async with asyncio.timeout(FLOW_LIMIT):
                 await self._flow(reader, writer)
-        except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError):
+        except (TimeoutError, ConnectionError, OSError, RuntimeError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.transport.abort()
@@ -231,7 +231,7 @@ async def _pump(
             sent = await _send(dst, chunk, bucket, sent, free_bytes)
         if dst.can_write_eof():
             dst.write_eof()
-    except (ConnectionError, OSError):
+    except (ConnectionError, OSError, RuntimeError):  # uvloop: RuntimeError once closed
         dst.transport.abort()
 
 

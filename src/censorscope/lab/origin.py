@@ -22,6 +22,9 @@ class Farm:
         self.world, self.authority = world, authority
         self.tls = authority.server_context(("lab.invalid",))
         self.tls.sni_callback = self._sni
+        # issue every certificate now, not inside a handshake
+        for site in world.scenario.sites:
+            authority.server_context(site.hostnames)
 
     def _sni(self, sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
         site = self.world.site_of_host.get(name or "")

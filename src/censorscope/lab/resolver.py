@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
-
+from censorscope import dnswire
 from censorscope.lab.clock import Clock
 from censorscope.lab.world import BLOCKPAGE_IP, BOGON, World
 from censorscope.policy import Policy
+
+_SPOOF = {"bogon": BOGON, "blockpage": BLOCKPAGE_IP}
 
 
 class Resolver(asyncio.DatagramProtocol):
@@ -31,33 +27,23 @@ class Resolver(asyncio.DatagramProtocol):
 
     def answer(self, data: bytes) -> bytes | None:
         """The response to a query, or None to stay silent. Malformed queries are dropped."""
-        try:
-            query = dns.message.from_wire(data)
-            question = query.question[0]
-        except Exception:  # noqa: BLE001 - a resolver ignores garbage
+        q = dnswire.parse_query(data)
+        if q is None:
             return None
-        name = question.name.to_text(omit_final_dot=True).lower()
-        resp = dns.message.make_response(query)
-        resp.flags |= dns.flags.RA
-        rule = self.policy.lookup("dns", name, self.clock.now)
+        is_a = q.qtype == dnswire.TYPE_A
+        rule = self.policy.lookup("dns", q.name, self.clock.now)
         if rule is not None:
             if rule.action == "dns-timeout":
                 return None
             if rule.action == "dns-nxdomain":
-                resp.set_rcode(dns.rcode.NXDOMAIN)
-            elif rule.action == "dns-servfail":
-                resp.set_rcode(dns.rcode.SERVFAIL)
-            elif rule.action == "dns-spoof" and question.rdtype == dns.rdatatype.A:
-                target = {"bogon": BOGON, "blockpage": BLOCKPAGE_IP}.get(rule.spoof or "")
-                self._add_a(resp, question.name, [target or rule.spoof or BOGON])
-            return resp.to_wire()
-        addrs = self.world.resolve(name)
+                return dnswire.response(q, dnswire.NXDOMAIN)
+            if rule.action == "dns-servfail":
+                return dnswire.response(q, dnswire.SERVFAIL)
+            if rule.action == "dns-spoof" and is_a:
+                spoofed = _SPOOF.get(rule.spoof or "", rule.spoof or BOGON)
+                return dnswire.response(q, addresses=[spoofed])
+            return dnswire.response(q)  # dns-noanswer, or not an A query
+        addrs = self.world.resolve(q.name)
         if addrs is None:
-            resp.set_rcode(dns.rcode.NXDOMAIN)
-        elif question.rdtype == dns.rdatatype.A:
-            self._add_a(resp, question.name, addrs)
-        return resp.to_wire()
-
-    @staticmethod
-    def _add_a(resp: dns.message.Message, name: dns.name.Name, addrs: list[str]) -> None:
-        resp.answer.append(dns.rrset.from_text_list(name, 300, "IN", "A", addrs))
+            return dnswire.response(q, dnswire.NXDOMAIN)
+        return dnswire.response(q, addresses=addrs if is_a else [])

@@ -18,7 +18,7 @@ from censorscope.store import Store
 @dataclass(frozen=True, slots=True)
 class LabProbeOptions:
     timeout: float = 2.0
-    transfer_bytes: int = 65536
+    transfer_bytes: int = 32768
     transfer_seconds: float = 2.0
     concurrency: int = 64
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import subprocess
 import sys
@@ -247,6 +248,12 @@ class LabProcess:
         msg = self._recv(10)
         if not msg.get("ok"):
             raise LabError(f"the lab did not accept the time: {msg}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the lab process has used (user + system), for benchmarks."""
+        assert self._proc is not None
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _recv(self, timeout: float) -> dict:
         assert self._proc is not None and self._proc.stdout is not None

@@ -55,7 +55,8 @@ class Probe:
     def __init__(self, cfg: ProbeConfig) -> None:
         self.cfg = cfg
         self.verify = ssl.create_default_context(cafile=cfg.ca_file)
-        self.noverify = ssl.create_default_context()
+        # the throughput test times bytes; who serves them is checked by the page fetch
+        self.noverify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self.noverify.check_hostname = False
         self.noverify.verify_mode = ssl.CERT_NONE
         for ctx in (self.verify, self.noverify):
@@ -77,14 +78,24 @@ class Probe:
             time=at,
         )
         start = time.monotonic()
-        streams_for_tp = await self._fetch(m, target.url, self.cfg.max_redirects)
-        if throughput and self.cfg.throughput and target.scheme == "https" and streams_for_tp:
-            await self._throughput(m, target.hostname, streams_for_tp)
+        want_tp = throughput and self.cfg.throughput and target.scheme == "https"
+        served = await self._fetch(m, target.url, self.cfg.max_redirects, keep=want_tp)
+        if served is not None:
+            address, streams = served
+            try:
+                if want_tp:
+                    await self._throughput(m, target.hostname, address, streams)
+            finally:
+                if streams is not None:
+                    streams[1].transport.abort()
         m.runtime = time.monotonic() - start
         return m
 
-    async def _fetch(self, m: Measurement, url: str, redirects: int) -> str | None:
-        """Follow `url` (and redirects). Returns the address that served the target."""
+    async def _fetch(
+        self, m: Measurement, url: str, redirects: int, keep: bool = False
+    ) -> tuple[str, Streams | None] | None:
+        """Follow `url` (and redirects). Returns the address that served the final page and,
+        with `keep`, its still-open connection when it can carry the throughput test."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         https = parts.scheme == "https"
@@ -112,17 +123,26 @@ class Probe:
         if chosen is None:
             return None
         ip, streams = chosen
-        try:
-            req = await http.get(streams, url, host, path, f"{ip}:{port}", self.cfg.timeout)
-        finally:
-            streams[1].transport.abort()
+        req = await http.get(streams, url, host, path, f"{ip}:{port}", self.cfg.timeout)
         m.requests.append(req)
         location = req.headers.get("location") or req.headers.get("Location")
         if req.status_code in REDIRECTS and location and redirects > 0:
+            streams[1].transport.abort()
             nxt = urljoin(url, location)
             if urlsplit(nxt).scheme in ("http", "https"):
-                return await self._fetch(m, nxt, redirects - 1)
-        return ip if req.failure is None else None
+                return await self._fetch(m, nxt, redirects - 1, keep)
+            return None
+        closing = {k.lower(): v for k, v in req.headers.items()}.get("connection") == "close"
+        reusable = (
+            keep
+            and https
+            and req.failure is None
+            and not closing
+            and self.cfg.throughput_server is None
+        )
+        if not reusable:
+            streams[1].transport.abort()
+        return (ip, streams if reusable else None) if req.failure is None else None
 
     async def _connect(
         self, m: Measurement, ip: str, port: int, sni: str | None
@@ -144,34 +164,33 @@ class Probe:
         ok = await self._tls(streams, sni, self.verify, hs)
         return ip, streams if ok else None
 
-    async def _tls(
-        self, streams: Streams, sni: str, ctx: ssl.SSLContext, hs: TlsHandshake | None = None
-    ) -> bool:
+    async def _tls(self, streams: Streams, sni: str, ctx: ssl.SSLContext, hs: TlsHandshake) -> bool:
         start = time.monotonic()
         writer = streams[1]
         try:
             await asyncio.wait_for(writer.start_tls(ctx, server_hostname=sni), self.cfg.timeout)
         except Exception as exc:  # noqa: BLE001
             writer.transport.abort()
-            if hs is not None:
-                hs.failure = failure_string(exc)
-                hs.t = time.monotonic() - start
-            return False
-        if hs is not None:
+            hs.failure = failure_string(exc)
             hs.t = time.monotonic() - start
-            sslobj = writer.get_extra_info("ssl_object")
-            if sslobj is not None:
-                hs.tls_version = sslobj.version() or ""
-                hs.cipher_suite = (sslobj.cipher() or ("",))[0]
-                cert = sslobj.getpeercert(binary_form=True)
-                hs.peer_certificate_sha256 = hashlib.sha256(cert).hexdigest() if cert else ""
+            return False
+        hs.t = time.monotonic() - start
+        sslobj = writer.get_extra_info("ssl_object")
+        if sslobj is not None:
+            hs.tls_version = sslobj.version() or ""
+            hs.cipher_suite = (sslobj.cipher() or ("",))[0]
+            cert = sslobj.getpeercert(binary_form=True)
+            hs.peer_certificate_sha256 = hashlib.sha256(cert).hexdigest() if cert else ""
         return True
 
-    async def _throughput(self, m: Measurement, host: str, address: str) -> None:
-        """Timed download with the target's SNI. If it is slow, the target SNI again and a
-        control SNI at the same time over the same path: load on the path slows both
-        alike, a rule on the name slows only one (the method of the 2021 Twitter study)."""
-        first = await self._transfer(host, address)
+    async def _throughput(
+        self, m: Measurement, host: str, address: str, streams: Streams | None
+    ) -> None:
+        """Timed download with the target's SNI (on the page's own connection when it can
+        be reused). If slow, the target SNI again and a control SNI at the same time over
+        the same path: load on the path slows both alike, a rule on the name slows only
+        one (the method of the 2021 Twitter study)."""
+        first = await self._transfer(host, address, streams)
         m.throughput.append(first)
         if first.failure is None and first.rate_kbps < SLOW_KBPS:
             # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
@@ -180,18 +199,20 @@ class Probe:
                 self._transfer(host, address), self._transfer(control_sni, address)
             )
 
-    async def _transfer(self, sni: str, address: str) -> Throughput:
+    async def _transfer(self, sni: str, address: str, streams: Streams | None = None) -> Throughput:
         ip, port = self.cfg.throughput_server or (address, 443)
         tp = Throughput(sni=sni, address=f"{ip}:{port}")
-        try:
-            streams = await open_tcp(ip, port, self.cfg.proxy, self.cfg.timeout)
-        except Exception as exc:  # noqa: BLE001
-            tp.failure = failure_string(exc)
-            return tp
-        try:
-            if not await self._tls(streams, sni, self.noverify):
-                tp.failure = "ssl_failed_handshake"
+        if streams is None:
+            try:
+                streams = await open_tcp(ip, port, self.cfg.proxy, self.cfg.timeout)
+            except Exception as exc:  # noqa: BLE001
+                tp.failure = failure_string(exc)
                 return tp
+            hs = TlsHandshake(address=tp.address, server_name=sni)
+            if not await self._tls(streams, sni, self.noverify, hs):
+                tp.failure = hs.failure
+                return tp
+        try:
             path = THROUGHPUT_PATH.format(n=self.cfg.transfer_bytes)
             samples, failure = await http.timed_download(
                 streams, sni, path, self.cfg.transfer_seconds
@@ -199,8 +220,17 @@ class Probe:
         finally:
             streams[1].transport.abort()
         tp.failure = failure
-        tp.samples = [(round(t, 4), b) for t, b in samples]
+        tp.samples = _thin(samples)
         if samples:
             tp.seconds, tp.bytes = samples[-1]
             tp.rate_kbps = estimate_kbps(samples)
         return tp
+
+
+def _thin(samples: list[tuple[float, int]], keep: int = 64) -> list[tuple[float, int]]:
+    """At most about `keep` samples for storage, always with the last one."""
+    step = max(1, len(samples) // keep)
+    out = [(round(t, 4), b) for t, b in samples[::step]]
+    if samples and out[-1][1] != samples[-1][1]:
+        out.append((round(samples[-1][0], 4), samples[-1][1]))
+    return out
