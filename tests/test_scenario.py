@@ -83,3 +83,12 @@ def test_times_are_utc_and_star_means_every_isp(tmp_path: Path) -> None:
     rule = s.rules[0]
     assert rule.isps == ("A",)
     assert rule.effective is not None and rule.effective.isoformat() == "2022-03-13T21:00:00+00:00"
+
+
+def test_two_sites_cannot_share_a_pinned_address(tmp_path: Path) -> None:
+    text = (
+        HEAD + '[[site]]\nname = "b.test"\naddresses = ["127.10.9.1"]\n'
+        '[[site]]\nname = "c.test"\naddresses = ["127.10.9.1"]\n'
+    )
+    with pytest.raises(ScenarioError, match="belongs to another site"):
+        load_scenario(write(tmp_path, text))

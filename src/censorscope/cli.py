@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.progress import Progress
 
 from censorscope import output
 from censorscope.errors import CensorscopeError, InputError
@@ -20,13 +23,14 @@ from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
 from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.runner import VantageJob, measure_all
-from censorscope.records import Measurement, Vantage, Verdict
-from censorscope.scenario import load_scenario
+from censorscope.records import Measurement, Target, Vantage, Verdict
+from censorscope.scenario import Scenario, load_scenario
 from censorscope.store import Store
 from censorscope.targets import load_targets
 from censorscope.timeparse import parse_time
 
 DEFAULT_DB = "censorscope.duckdb"
+T = TypeVar("T")
 
 
 def _time(text: str) -> datetime:
@@ -181,7 +185,16 @@ def _lab_run(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-async def _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round):  # noqa: ANN001
+async def _lab_rounds(
+    lab: LabProcess,
+    scenario: Scenario,
+    times: list[datetime],
+    isps: list[str],
+    opts: LabProbeOptions,
+    store: Store | None,
+    bar: Progress,
+    per_round: int,
+) -> list[tuple[datetime, list[Verdict]]]:
     results = []
     for at in times:
         task = bar.add_task(f"{at:%Y-%m-%d %H:%M} UTC", total=per_round)
@@ -198,8 +211,8 @@ async def _lab_rounds(lab, scenario, times, isps, opts, store, bar, per_round): 
     return results
 
 
-def _run(coro):  # noqa: ANN001
-    out: list = []
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    out: list[T] = []
 
     async def wrapper() -> None:
         out.append(await coro)
@@ -239,16 +252,12 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
         if control is not None:
             try:
                 health = await control.health()
-                probe_cfg = ProbeConfig(
-                    **{
-                        **_fields(cfg),
-                        "throughput_server": (control.host, int(health["throughput_port"])),
-                    }
-                )
+                server = (control.host, int(health["throughput_port"]))
+                probe_cfg = dataclasses.replace(cfg, throughput_server=server)
             except CensorscopeError as exc:
                 err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
 
-        async def control_of(t):  # noqa: ANN001
+        async def control_of(t: Target) -> Measurement | None:
             if control is None:
                 return None
             if t.url not in controls:
@@ -288,12 +297,6 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
             f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
         )
     return 0
-
-
-def _fields(cfg: ProbeConfig) -> dict:
-    import dataclasses
-
-    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
 
 
 if __name__ == "__main__":

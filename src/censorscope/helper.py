@@ -13,6 +13,7 @@ import json
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import h11
@@ -49,6 +50,7 @@ async def _api(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, probe: Probe, tp_port: int
 ) -> None:
     conn = h11.Connection(h11.SERVER)
+    out: dict[str, Any]
     try:
         request, body = await _read_message(conn, reader)
         if request.method == b"GET" and request.target == b"/health":

@@ -9,13 +9,45 @@ import asyncio
 import re
 from collections.abc import Callable
 
-from censorscope.lab import pages
-
 _REQUEST = re.compile(rb"^([A-Z]+) (\S+) HTTP/1\.[01]\r\n")
 _HOST = re.compile(rb"\r\nhost:[ \t]*([^\r\n:]+)", re.IGNORECASE)
 _BYTES = re.compile(r"^/__bytes/(\d{1,9})$")
 MAX_TRANSFER = 64 * 1024 * 1024
 STREAM_RECORD = 1400
+
+_FILLER = b"x" * 16384
+
+
+def response(
+    status: int, body: bytes, headers: dict[str, str] | None = None, keep_alive: bool = True
+) -> bytes:
+    reason = {
+        200: "OK",
+        302: "Found",
+        403: "Forbidden",
+        404: "Not Found",
+        451: "Unavailable For Legal Reasons",
+    }.get(status, "Status")
+    head = [
+        f"HTTP/1.1 {status} {reason}",
+        f"Content-Length: {len(body)}",
+        "Content-Type: text/html; charset=utf-8",
+    ]
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if not keep_alive:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def bytes_head(n: int) -> bytes:
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+
+
+def filler(n: int) -> bytes:
+    return _FILLER[:n]
+
 
 Responder = Callable[[str, str, str], bytes]  # (path, host, peer ip) -> response bytes
 
@@ -33,7 +65,7 @@ async def serve_requests(
                 return
             m = _REQUEST.match(head)
             if m is None:
-                writer.write(pages.response(400, b"bad request", keep_alive=False))
+                writer.write(response(400, b"bad request", keep_alive=False))
                 return
             path = m.group(2).decode("latin-1")
             h = _HOST.search(head)
@@ -55,13 +87,13 @@ async def serve_requests(
 async def _stream(writer: asyncio.StreamWriter, n: int) -> None:
     # One TLS record per segment-sized write: a client can only time what it can decrypt,
     # and 16 KB records would arrive once a second at 130 kbit/s.
-    writer.write(pages.bytes_head(n))
+    writer.write(bytes_head(n))
     left = n
     while left > 0:
         for _ in range(16):
             if left <= 0:
                 break
-            chunk = pages.filler(min(left, STREAM_RECORD))
+            chunk = filler(min(left, STREAM_RECORD))
             writer.write(chunk)
             left -= len(chunk)
         await writer.drain()

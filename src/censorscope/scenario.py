@@ -205,6 +205,15 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
     for i, tbl in enumerate(v.array(data.get("site", []), "site")):
         site = v.site(tbl, f"site[{i}]")
+        taken = {ip for s in scen.sites for ip in s.pinned}
+        for j, ip in enumerate(site.pinned):
+            if ip in taken:
+                raise ScenarioError(
+                    file,
+                    f"site[{i}].addresses[{j}]",
+                    f"{ip} belongs to another site",
+                    "give each site its own",
+                )
         known = {h for s in scen.sites for h in s.hostnames}
         for h in site.hostnames:
             if h in known:

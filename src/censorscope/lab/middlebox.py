@@ -149,15 +149,15 @@ class Middlebox:
                 break
             up_w.write(chunk)
             first.clear()
-        policed = rule is not None and rule.action == "throttle"
         up_bucket = down_bucket = None
-        if policed:
-            assert rule is not None and rule.rate_kbps is not None
+        free = 0
+        if rule is not None and rule.action == "throttle" and rule.rate_kbps:
             rate = rule.rate_kbps * 1000 / 8
             up_bucket = TokenBucket(rate, POLICER_BURST)
             down_bucket = TokenBucket(rate, POLICER_BURST)
-        upstream = _pump(reader, up_w, up_bucket, rule.after_bytes if policed else 0, first)
-        downstream = _pump(up_r, writer, down_bucket, rule.after_bytes if policed else 0, [])
+            free = rule.after_bytes
+        upstream = _pump(reader, up_w, up_bucket, free, first)
+        downstream = _pump(up_r, writer, down_bucket, free, [])
         try:
             await asyncio.gather(upstream, downstream)
         finally:
@@ -172,6 +172,7 @@ class Middlebox:
             return None
         writer.write(b"\x05\x00")
         ver, cmd, _, atyp = await reader.readexactly(4)
+        host: str | None
         if atyp == 1:
             host = socket.inet_ntoa(await reader.readexactly(4))
         elif atyp == 3:

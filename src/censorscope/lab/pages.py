@@ -4,30 +4,8 @@ from __future__ import annotations
 
 import html
 
+from censorscope.httpserve import response
 from censorscope.scenario import Isp, Site
-
-_CHUNK = b"x" * 16384
-
-
-def response(
-    status: int, body: bytes, headers: dict[str, str] | None = None, keep_alive: bool = True
-) -> bytes:
-    reason = {
-        200: "OK",
-        302: "Found",
-        403: "Forbidden",
-        404: "Not Found",
-        451: "Unavailable For Legal Reasons",
-    }.get(status, "Status")
-    head = [
-        f"HTTP/1.1 {status} {reason}",
-        f"Content-Length: {len(body)}",
-        "Content-Type: text/html; charset=utf-8",
-    ]
-    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    if not keep_alive:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
 def _html(title: str, text: str) -> bytes:
@@ -72,13 +50,3 @@ def blockpage(isp: Isp, host: str) -> bytes:
         _html(title, f"Access to {host} is restricted by decision of the authorities."),
         keep_alive=False,
     )
-
-
-def bytes_head(n: int) -> bytes:
-    return (
-        f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-
-
-def filler(n: int) -> bytes:
-    return _CHUNK[:n]

@@ -8,6 +8,7 @@ It then moves the lab's virtual clock between measurement rounds.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import select
@@ -61,12 +62,15 @@ class LabInfo:
         raise LabError(f"no vantage {name!r} in the lab (known: {known})")
 
 
-async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabInfo, list]:
+Closable = asyncio.Server | asyncio.BaseTransport
+
+
+async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabInfo, list[Closable]]:
     world = World.build(scenario)
     sites_ca = Authority("censorscope lab sites CA", workdir)
     intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
     farm, page_server = Farm(world, sites_ca), PageServer(world, intercept_ca)
-    servers = []
+    servers: list[Closable] = []
 
     async def listen(handler, host: str, ssl=None) -> int:  # noqa: ANN001
         srv = await asyncio.start_server(
@@ -97,7 +101,7 @@ async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabIn
         box = Middlebox(k, isp, policy, world, clock, ports)
         proxy_port = await listen(box.handle, vantage_ip(k, 2))
         transport, _ = await loop.create_datagram_endpoint(
-            lambda p=policy: Resolver(world, p, clock), local_addr=(vantage_ip(k, 53), 0)
+            functools.partial(Resolver, world, policy, clock), local_addr=(vantage_ip(k, 53), 0)
         )
         servers.append(transport)
         dns_port = transport.get_extra_info("sockname")[1]
@@ -145,6 +149,21 @@ def _info_to_json(info: LabInfo) -> dict:
     }
 
 
+def describe(info: LabInfo) -> str:
+    """Where to point a probe, for a person running `censorscope lab serve`."""
+    lines = [f"lab {info.scenario!r} running; trust {info.ca_file}"]
+    for e in (info.control, *info.isps):
+        lines.append(
+            f"  {e.vantage.name:12} --resolver {e.resolver[0]}:{e.resolver[1]}"
+            f" --proxy {e.proxy[0]}:{e.proxy[1]}"
+        )
+    lines.append(
+        "measure with: censorscope measure URL --resolver ... --proxy ... "
+        f"--ca-file {info.ca_file} --not-bogon 127.0.0.0/8   (Ctrl-C stops the lab)"
+    )
+    return "\n".join(lines)
+
+
 def _info_from_json(d: dict) -> LabInfo:
     def ep(x: dict) -> Endpoint:
         return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]))  # type: ignore[arg-type]
@@ -169,7 +188,10 @@ async def serve_forever(
     info, servers = await _serve(scenario, clock, workdir)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
-    print(json.dumps({"ready": _info_to_json(info)}), flush=True)
+    if commands:
+        print(json.dumps({"ready": _info_to_json(info)}), flush=True)
+    else:
+        print(describe(info), flush=True)
     if commands:
 
         def on_line() -> None:
