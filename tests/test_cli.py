@@ -11,7 +11,7 @@ import pytest
 
 from censorscope.cli import main
 from censorscope.lab.runtime import LabProcess
-from tests.conftest import TEST_SCENARIOS
+from tests.conftest import TEST_SCENARIOS, vantage_args
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -92,20 +92,10 @@ def test_bad_url_and_unknown_isp(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _measure_args(lab: LabProcess, isp: str) -> list[str]:
-    assert lab.info is not None
-    e = lab.info.endpoint(isp)
-    return [
-        "--proxy",
-        f"{e.proxy[0]}:{e.proxy[1]}",
-        "--ca-file",
-        lab.info.ca_file,
-        "--timeout",
-        "1",
-        "--no-store",
-        "--json",
-        "--not-bogon",
-        "127.0.0.0/8",
-    ]
+    """Through the ISP's middlebox, with the resolver given separately by each test."""
+    args = vantage_args(lab, isp)
+    i = args.index("--resolver")
+    return [*args[:i], *args[i + 2 :], "--no-store", "--json"]
 
 
 def test_dead_resolver_and_unreachable_control_are_inconclusive(

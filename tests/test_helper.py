@@ -10,13 +10,12 @@ import pytest
 
 from censorscope.cli import main
 from censorscope.lab.runtime import LabProcess
+from tests.conftest import vantage_args
 from tests.test_cli import json_lines
 
 
 @pytest.fixture(scope="module")
 def helper(actions_lab: LabProcess) -> Iterator[str]:
-    assert actions_lab.info is not None
-    c = actions_lab.info.control
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -26,16 +25,7 @@ def helper(actions_lab: LabProcess) -> Iterator[str]:
             "serve",
             "--listen",
             "127.0.0.1:0",
-            "--resolver",
-            "{}:{}".format(*c.resolver),
-            "--proxy",
-            "{}:{}".format(*c.proxy),
-            "--ca-file",
-            actions_lab.info.ca_file,
-            "--timeout",
-            "1",
-            "--not-bogon",
-            "127.0.0.0/8",
+            *vantage_args(actions_lab, "control"),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -51,8 +41,6 @@ def helper(actions_lab: LabProcess) -> Iterator[str]:
 def test_measure_with_a_helper(
     actions_lab: LabProcess, helper: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert actions_lab.info is not None
-    e = actions_lab.info.endpoint("Alpha")
     urls = [
         "https://tlsreset.test/",
         "https://slow.test/",
@@ -66,16 +54,7 @@ def test_measure_with_a_helper(
             *urls,
             "--control",
             helper,
-            "--resolver",
-            "{}:{}".format(*e.resolver),
-            "--proxy",
-            "{}:{}".format(*e.proxy),
-            "--ca-file",
-            actions_lab.info.ca_file,
-            "--timeout",
-            "1",
-            "--not-bogon",
-            "127.0.0.0/8",
+            *vantage_args(actions_lab, "Alpha"),
             "--json",
             "--no-store",
             "--vantage",
