@@ -151,7 +151,13 @@ def main() -> None:
     httpx_rate = len(urls) * len(ISPS) / t_httpx
     print(f"sites={args.sites} isps={len(ISPS)} vantage targets={n}")
     print(f"censorscope: {t_ours:.2f} s, {ours_rate:.0f} targets/s (vantage + control + verdict)")
-    print(f"  verdicts: {counts}")
+    blocked_sites = len(range(0, args.sites, 10))
+    expected = {
+        "blocked": 4 * blocked_sites,
+        "throttled": 4 * 4,
+        "accessible": 4 * (args.sites - blocked_sites - 4),
+    }
+    print(f"  verdicts: {counts} ({'as' if counts == expected else 'NOT as'} configured)")
     print(
         f"httpx baseline: {t_httpx:.2f} s for {len(urls) * (len(ISPS) + 1)} fetches "
         f"({fetched} succeeded), {httpx_rate:.0f} targets/s"
