@@ -100,3 +100,8 @@ def test_throttled_only_when_the_control_sni_is_fast() -> None:
 def test_geo_restriction_is_the_service_not_the_network() -> None:
     v = decide(m(**OK, status=451), m(**OK))
     assert v.verdict == "geo-restricted"
+
+
+def test_geo_restriction_holds_when_the_control_failed_and_not_when_it_got_the_same() -> None:
+    assert decide(m(**OK, status=403), m(**OK, tcp="connection_refused")).rule == "geo.service"
+    assert decide(m(**OK, status=403), m(**OK, status=403)).verdict == "accessible"

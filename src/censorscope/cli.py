@@ -8,8 +8,9 @@ import dataclasses
 import ipaddress
 import sys
 import tempfile
+import time
 from collections.abc import Coroutine, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from rich.progress import Progress
 from censorscope import output
 from censorscope.errors import CensorscopeError, InputError
 from censorscope.helper import HelperClient
+from censorscope.lab.campaign import run_campaign, sweep
 from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
 from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
 from censorscope.probe.measure import Probe, ProbeConfig
@@ -27,7 +29,7 @@ from censorscope.records import Measurement, Target, Vantage, Verdict
 from censorscope.scenario import Scenario, load_scenario
 from censorscope.store import Store
 from censorscope.targets import load_targets
-from censorscope.timeparse import parse_time
+from censorscope.timeparse import parse_duration, parse_time
 
 DEFAULT_DB = "censorscope.duckdb"
 T = TypeVar("T")
@@ -36,6 +38,13 @@ T = TypeVar("T")
 def _time(text: str) -> datetime:
     try:
         return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -71,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(run)
     run.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
     run.add_argument("--concurrency", type=int, default=64, help="targets at once per ISP")
+    camp = lab.add_parser("campaign", help="rounds at every step between two virtual times")
+    camp.add_argument("scenario")
+    camp.add_argument("--from", dest="start", type=_time, required=True)
+    camp.add_argument("--to", dest="end", type=_time, required=True)
+    camp.add_argument("--every", type=_duration, default=timedelta(hours=1))
+    camp.add_argument("--isp", action="append", default=[], help="only these ISPs")
+    camp.add_argument("--noise", type=float, help="share of flows failing at random, all ISPs")
+    camp.add_argument("--slots", type=int, default=8, help="rounds measured at once")
+    camp.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
+    camp.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     serve = lab.add_parser("serve", help="run a scenario's lab in the foreground")
     serve.add_argument("scenario")
     serve.add_argument("--at", type=_time, help="virtual time (default: now)")
@@ -122,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lab" and args.lab_command == "run":
             return _lab_run(args, err)
+        if args.command == "lab" and args.lab_command == "campaign":
+            return _lab_campaign(args, err)
         if args.command == "lab" and args.lab_command == "serve":
             with tempfile.TemporaryDirectory(prefix="censorscope-lab-") as tmp:
                 load_scenario(args.scenario)
@@ -146,15 +167,55 @@ def _open_store(args: argparse.Namespace) -> Store | None:
     return None if args.no_store else Store(args.db)
 
 
-def _lab_run(args: argparse.Namespace, err: Console) -> int:
-    scenario = load_scenario(args.scenario)
+def _chosen_isps(scenario: Scenario, names: list[str]) -> list[str]:
     known = {i.name.lower(): i.name for i in scenario.isps}
-    for name in args.isp:
+    for name in names:
         if name.lower() not in known:
             raise InputError(
                 "--isp", name, "no such ISP in the scenario", "known: " + ", ".join(known.values())
             )
-    isps = [known[n.lower()] for n in args.isp]
+    return [known[n.lower()] for n in names]
+
+
+def _lab_campaign(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    isps = _chosen_isps(scenario, args.isp)
+    try:
+        times = sweep(args.start, args.end, args.every)
+    except ValueError as exc:
+        raise InputError("--from/--to/--every", "command line", str(exc)) from None
+    opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0)
+    lab = LabProcess(args.scenario, slots=min(args.slots, len(times)), noise=args.noise)
+    store = Store(args.db)
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    try:
+        lab.start()
+        with output.progress(err) as bar:
+            task = bar.add_task(f"{len(times)} rounds", total=len(times))
+
+            def done(at: datetime, verdicts: list[Verdict]) -> None:
+                for v in verdicts:
+                    counts[v.verdict] = counts.get(v.verdict, 0) + 1
+                bar.advance(task)
+
+            made = _run(
+                run_campaign(lab, scenario, times, opts, isps=isps, store=store, on_round=done)
+            )
+    finally:
+        lab.close()
+        store.close()
+    summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+    err.print(
+        f"{len(times)} rounds, {made} verdicts in {time.monotonic() - started:.0f} s "
+        f"({summary}); stored in {args.db} (run {store.run_id})"
+    )
+    return 0
+
+
+def _lab_run(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    isps = _chosen_isps(scenario, args.isp)
     times = args.at or [datetime.now(UTC).replace(microsecond=0)]
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
     store = _open_store(args)

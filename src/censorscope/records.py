@@ -10,7 +10,6 @@ Measurement steps mirror OONI web_connectivity test keys (`queries`, `tcp_connec
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -183,7 +182,10 @@ class Measurement:
     runtime: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        # shallow per step: dataclasses.asdict deep-copies and dominated campaign profiles
+        d = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        for key in ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput"):
+            d[key] = [{n: getattr(x, n) for n in x.__slots__} for x in d[key]]
         d["time"] = self.time.isoformat()
         return d
 

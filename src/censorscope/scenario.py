@@ -38,6 +38,7 @@ class Isp:
     dpi: Dpi = Dpi()
     blockpage_title: str = ""
     blockpage_redirect: str = ""
+    noise: float = 0.0  # share of flows that fail at random (resets), as on a real network
 
     @property
     def name(self) -> str:
@@ -86,7 +87,7 @@ class Scenario:
 _TOP = {"scenario", "control", "isp", "site", "rule"}
 _SCENARIO_KEYS = {"name", "description", "include"}
 _VANTAGE_KEYS = {"name", "asn", "country"}
-_ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect"}
+_ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect", "noise"}
 _DPI_KEYS = {"reassembles", "case_sensitive", "inspect_packets"}
 _SITE_KEYS = {
     "name",
@@ -186,6 +187,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
             blockpage_redirect=v.string(
                 tbl.get("blockpage_redirect", ""), f"{where}.blockpage_redirect"
             ),
+            noise=v.share(tbl.get("noise", 0.0), f"{where}.noise"),
         )
         if any(x.name.lower() == isp.name.lower() for x in scen.isps):
             raise ScenarioError(
@@ -318,6 +320,13 @@ class _Validator:
     def number(self, value: Any, where: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise self.fail(where, f"must be a positive number, not {value!r}")
+        return float(value)
+
+    def share(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise self.fail(
+                where, f"must be a share from 0 to below 1, not {value!r}", "e.g. 0.05 for 5%"
+            )
         return float(value)
 
     def hostname(self, value: Any, where: str) -> str:

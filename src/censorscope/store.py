@@ -10,7 +10,9 @@ address is ever written: the probe does not record one.
 
 from __future__ import annotations
 
+import csv
 import json
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,14 +135,17 @@ class Store:
         return mid
 
     def flush(self) -> None:
+        # COPY from a CSV file is about 100x faster than executemany in DuckDB
         try:
-            if self._m:
-                self.db.executemany(
-                    f"INSERT INTO measurements VALUES ({', '.join('?' * 17)})", self._m
-                )
-            if self._v:
-                self.db.executemany(f"INSERT INTO verdicts VALUES ({', '.join('?' * 12)})", self._v)
-        except duckdb.Error as exc:
+            with tempfile.TemporaryDirectory(prefix="censorscope-store-") as tmp:
+                for table, rows in (("measurements", self._m), ("verdicts", self._v)):
+                    if not rows:
+                        continue
+                    path = Path(tmp) / f"{table}.csv"
+                    with path.open("w", newline="", encoding="utf-8") as f:
+                        csv.writer(f).writerows(rows)
+                    self.db.execute(f"COPY {table} FROM '{path}' (FORMAT csv, HEADER false)")
+        except (duckdb.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot write measurements: {exc}") from exc
         self._m.clear()
         self._v.clear()

@@ -32,120 +32,46 @@ class VerdictRule:
     note: str = ""
 
 
+# fmt: off
 RULES: tuple[VerdictRule, ...] = (
-    VerdictRule(
-        "dns.resolver-dead",
-        {"v_step": "dns", "resolver_alive": False},
-        "inconclusive",
-        note="the vantage's resolver answers nothing at all",
-    ),
-    VerdictRule(
-        "dns.bogon",
-        {"dns_bogon": True, "control_bogon": False},
-        "blocked",
-        "dns",
-        note="the resolver answered a private or reserved address",
-    ),
-    VerdictRule(
-        "dns.blockpage",
-        {"dns_consistent": False, "blockpage": PRESENT},
-        "blocked",
-        "dns",
-        note="DNS sent the client to a blockpage",
-    ),
-    VerdictRule(
-        "http.blockpage",
-        {"blockpage": PRESENT},
-        "blocked",
-        "http-blockpage",
-        note="the response matches a known blockpage fingerprint",
-    ),
-    VerdictRule(
-        "throttle.sni",
-        {"throttle": "sni", "v_ok": True},
-        "throttled",
-        note="the target's SNI is slower than a control SNI over the same path",
-    ),
-    VerdictRule(
-        "nocontrol.verified",
-        {"control": "missing", "v_step": None, "verified": True, "geo": False},
-        "accessible",
-        note="no control, but the page came over a verified TLS connection",
-    ),
-    VerdictRule(
-        "nocontrol",
-        {"control": "missing"},
-        "inconclusive",
-        note="the control measurement could not be obtained",
-    ),
-    VerdictRule(
-        "control.down",
-        {"control": "failed", "v_ok": False},
-        "down",
-        note="the control cannot reach the site either",
-    ),
-    VerdictRule(
-        "control.down.vantage-ok",
-        {"control": "failed", "v_ok": True},
-        "accessible",
-        note="the site failed for the control but worked here",
-    ),
-    VerdictRule(
-        "dns.failure",
-        {"v_step": "dns"},
-        "blocked",
-        "dns",
-        note="the resolver failed for this name while the control resolved it",
-    ),
-    VerdictRule(
-        "dns.inconsistent",
-        {"dns_consistent": False},
-        "blocked",
-        "dns",
-        note="the answers differ from the control's and do not verify",
-    ),
-    VerdictRule(
-        "tcp.failure",
-        {"v_step": "tcp"},
-        "blocked",
-        "tcp_ip",
-        note="TCP connect failed while the control connected",
-    ),
-    VerdictRule(
-        "tls.failure",
-        {"v_step": "tls"},
-        "blocked",
-        "tls",
-        note="the TLS handshake failed while the control's succeeded",
-    ),
-    VerdictRule(
-        "geo.service",
-        {"geo": True},
-        "geo-restricted",
-        note="the service itself refused this region, over its own certificate",
-    ),
-    VerdictRule(
-        "http.failure",
-        {"v_step": "http"},
-        "blocked",
-        "http-failure",
-        note="the HTTP exchange failed while the control's succeeded",
-    ),
-    VerdictRule(
-        "http.diff",
-        {"http_diff": True},
-        "blocked",
-        "http-diff",
-        note="the page differs from the control's",
-    ),
-    VerdictRule(
-        "ok.path-slow",
-        {"throttle": "path"},
-        "accessible",
-        note="slow, but equally slow for a control SNI: the path, not the name",
-    ),
+    VerdictRule("dns.resolver-dead", {"v_step": "dns", "resolver_alive": False}, "inconclusive",
+                note="the vantage's resolver answers nothing at all"),
+    VerdictRule("dns.bogon", {"dns_bogon": True, "control_bogon": False}, "blocked", "dns",
+                note="the resolver answered a private or reserved address"),
+    VerdictRule("dns.blockpage", {"dns_consistent": False, "blockpage": PRESENT}, "blocked", "dns",
+                note="DNS sent the client to a blockpage"),
+    VerdictRule("http.blockpage", {"blockpage": PRESENT}, "blocked", "http-blockpage",
+                note="the response matches a known blockpage fingerprint"),
+    VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
+                note="the target's SNI is slower than a control SNI over the same path"),
+    VerdictRule("geo.service", {"geo": True}, "geo-restricted",
+                note="the service itself refused this region, over its own certificate"),
+    VerdictRule("nocontrol.verified",
+                {"control": "missing", "v_step": None, "verified": True}, "accessible",
+                note="no control, but the page came over a verified TLS connection"),
+    VerdictRule("nocontrol", {"control": "missing"}, "inconclusive",
+                note="the control measurement could not be obtained"),
+    VerdictRule("control.down", {"control": "failed", "v_ok": False}, "down",
+                note="the control cannot reach the site either"),
+    VerdictRule("control.down.vantage-ok", {"control": "failed", "v_ok": True}, "accessible",
+                note="the site failed for the control but worked here"),
+    VerdictRule("dns.failure", {"v_step": "dns"}, "blocked", "dns",
+                note="the resolver failed for this name while the control resolved it"),
+    VerdictRule("dns.inconsistent", {"dns_consistent": False}, "blocked", "dns",
+                note="the answers differ from the control's and do not verify"),
+    VerdictRule("tcp.failure", {"v_step": "tcp"}, "blocked", "tcp_ip",
+                note="TCP connect failed while the control connected"),
+    VerdictRule("tls.failure", {"v_step": "tls"}, "blocked", "tls",
+                note="the TLS handshake failed while the control's succeeded"),
+    VerdictRule("http.failure", {"v_step": "http"}, "blocked", "http-failure",
+                note="the HTTP exchange failed while the control's succeeded"),
+    VerdictRule("http.diff", {"http_diff": True}, "blocked", "http-diff",
+                note="the page differs from the control's"),
+    VerdictRule("ok.path-slow", {"throttle": "path"}, "accessible",
+                note="slow, but equally slow for a control SNI: the path, not the name"),
     VerdictRule("ok", {}, "accessible", note="same result as the control"),
 )
+# fmt: on
 
 
 def decide(
@@ -297,11 +223,12 @@ def _dns_consistent(
 
 
 def _geo(v: Measurement, c: Measurement | None) -> bool:
+    """A 403/451 from the genuine server (verified TLS) that the control did not get too."""
     if not v.requests or v.requests[-1].status_code not in (403, 451):
         return False
-    if c is not None and (not c.requests or c.requests[-1].status_code in (403, 451, 0)):
-        return False
-    # only the genuine server can answer over a verified certificate
+    status = v.requests[-1].status_code
+    if c is not None and c.requests and c.requests[-1].status_code == status:
+        return False  # refused everywhere: not about this region
     return any(h.failure is None for h in v.tls_handshakes)
 
 

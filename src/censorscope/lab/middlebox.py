@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import random
 import socket
 import struct
 import time
@@ -40,10 +41,19 @@ class Ports:
 
 class Middlebox:
     def __init__(
-        self, k: int, isp: Isp | None, policy: Policy, world: World, clock: Clock, ports: Ports
+        self,
+        k: int,
+        isp: Isp | None,
+        policy: Policy,
+        world: World,
+        clock: Clock,
+        ports: Ports,
+        noise: float = 0.0,
     ) -> None:
         self.k, self.isp, self.policy = k, isp, policy
         self.world, self.clock, self.ports = world, clock, ports
+        self.noise = noise
+        self._random = random.Random()
         self.source = vantage_ip(k, 1)
         self.dpi = isp.dpi if isp else Dpi()
 
@@ -76,6 +86,8 @@ class Middlebox:
         if dst is None:
             return
         ip, port = dst
+        if self.noise and port in (80, 443) and self._random.random() < self.noise:
+            return reset(writer)  # the background failures of a real network
         now = self.clock.now
         ip_rule = self.policy.lookup("ip", ip, now)
         if ip_rule is not None:

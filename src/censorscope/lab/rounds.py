@@ -46,15 +46,17 @@ async def run_round(
     opts: LabProbeOptions,
     *,
     isps: Sequence[str] = (),
+    slot: int = 0,
     store: Store | None = None,
     on_result: Callable[[Measurement, Verdict], None] | None = None,
 ) -> list[Verdict]:
     info = lab.info
     assert info is not None
-    lab.set_time(at)
-    endpoints = [e for e in info.isps if not isps or e.vantage.name in isps]
-    control_probe = Probe(probe_config(info, info.control, opts))
-    control = shared_control(control_probe, info.control.vantage, at, opts.concurrency)
+    lab.set_time(at, slot)
+    here = info.slots[slot]
+    endpoints = [e for e in here.isps if not isps or e.vantage.name in isps]
+    control_probe = Probe(probe_config(info, here.control, opts))
+    control = shared_control(control_probe, here.control.vantage, at, opts.concurrency)
     jobs = [VantageJob(e.vantage, Probe(probe_config(info, e, opts))) for e in endpoints]
     targets = lab_targets(scenario)
     controls: dict[str, Measurement | None] = {}

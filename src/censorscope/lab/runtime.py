@@ -46,26 +46,45 @@ class Endpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class LabInfo:
-    scenario: str
+class Slot:
+    """One clock of the lab and the endpoints that obey it. Several slots let rounds at
+    different virtual times run at once against one lab."""
+
     control: Endpoint
     isps: tuple[Endpoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    scenario: str
+    slots: tuple[Slot, ...]
     ca_file: str
     workdir: str
     site_addresses: dict[str, list[str]] = field(default_factory=dict)
 
-    def endpoint(self, name: str) -> Endpoint:
-        for e in (self.control, *self.isps):
+    @property
+    def control(self) -> Endpoint:
+        return self.slots[0].control
+
+    @property
+    def isps(self) -> tuple[Endpoint, ...]:
+        return self.slots[0].isps
+
+    def endpoint(self, name: str, slot: int = 0) -> Endpoint:
+        s = self.slots[slot]
+        for e in (s.control, *s.isps):
             if e.vantage.name.lower() == name.lower():
                 return e
-        known = ", ".join(e.vantage.name for e in self.isps)
+        known = ", ".join(e.vantage.name for e in s.isps)
         raise LabError(f"no vantage {name!r} in the lab (known: {known})")
 
 
 Closable = asyncio.Server | asyncio.BaseTransport
 
 
-async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabInfo, list[Closable]]:
+async def _serve(
+    scenario: Scenario, clocks: list[Clock], workdir: Path, noise: float | None = None
+) -> tuple[LabInfo, list[Closable]]:
     world = World.build(scenario)
     sites_ca = Authority("censorscope lab sites CA", workdir)
     intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
@@ -92,26 +111,34 @@ async def _serve(scenario: Scenario, clock: Clock, workdir: Path) -> tuple[LabIn
         pages_http=await listen(page_server.handle, PAGES),
     )
     loop = asyncio.get_running_loop()
-    endpoints = []
-    for k, (vantage, isp) in enumerate(
-        [(scenario.control, None)] + [(i.vantage, i) for i in scenario.isps]
-    ):
-        rules = [] if isp is None else [r for r in scenario.rules if isp.name in r.isps]
-        policy = Policy(rules, case_sensitive=isp.dpi.case_sensitive if isp else False)
-        box = Middlebox(k, isp, policy, world, clock, ports)
-        proxy_port = await listen(box.handle, vantage_ip(k, 2))
-        transport, _ = await loop.create_datagram_endpoint(
-            functools.partial(Resolver, world, policy, clock), local_addr=(vantage_ip(k, 53), 0)
+    vantages = [(scenario.control, None)] + [(i.vantage, i) for i in scenario.isps]
+    policies = [
+        Policy(
+            [r for r in scenario.rules if isp.name in r.isps] if isp else [],
+            case_sensitive=isp.dpi.case_sensitive if isp else False,
         )
-        servers.append(transport)
-        dns_port = transport.get_extra_info("sockname")[1]
-        endpoints.append(
-            Endpoint(vantage, (vantage_ip(k, 53), dns_port), (vantage_ip(k, 2), proxy_port))
-        )
+        for _, isp in vantages
+    ]
+    slots = []
+    for clock in clocks:
+        endpoints = []
+        for k, ((vantage, isp), policy) in enumerate(zip(vantages, policies, strict=True)):
+            share = 0.0 if isp is None else (isp.noise if noise is None else noise)
+            box = Middlebox(k, isp, policy, world, clock, ports, noise=share)
+            proxy_port = await listen(box.handle, vantage_ip(k, 2))
+            transport, _ = await loop.create_datagram_endpoint(
+                functools.partial(Resolver, world, policy, clock),
+                local_addr=(vantage_ip(k, 53), 0),
+            )
+            servers.append(transport)
+            dns_port = transport.get_extra_info("sockname")[1]
+            endpoints.append(
+                Endpoint(vantage, (vantage_ip(k, 53), dns_port), (vantage_ip(k, 2), proxy_port))
+            )
+        slots.append(Slot(endpoints[0], tuple(endpoints[1:])))
     info = LabInfo(
         scenario=scenario.name,
-        control=endpoints[0],
-        isps=tuple(endpoints[1:]),
+        slots=tuple(slots),
         ca_file=str(sites_ca.ca_file),
         workdir=str(workdir),
         site_addresses=dict(world.addresses),
@@ -141,8 +168,7 @@ def _info_to_json(info: LabInfo) -> dict:
 
     return {
         "scenario": info.scenario,
-        "control": ep(info.control),
-        "isps": [ep(e) for e in info.isps],
+        "slots": [{"control": ep(s.control), "isps": [ep(e) for e in s.isps]} for s in info.slots],
         "ca_file": info.ca_file,
         "workdir": info.workdir,
         "site_addresses": info.site_addresses,
@@ -168,31 +194,30 @@ def _info_from_json(d: dict) -> LabInfo:
     def ep(x: dict) -> Endpoint:
         return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]))  # type: ignore[arg-type]
 
-    return LabInfo(
-        d["scenario"],
-        ep(d["control"]),
-        tuple(ep(x) for x in d["isps"]),
-        d["ca_file"],
-        d["workdir"],
-        d["site_addresses"],
-    )
+    slots = tuple(Slot(ep(s["control"]), tuple(ep(e) for e in s["isps"])) for s in d["slots"])
+    return LabInfo(d["scenario"], slots, d["ca_file"], d["workdir"], d["site_addresses"])
 
 
 async def serve_forever(
-    path: str, at: datetime | None, workdir: Path, commands: bool = True
+    path: str,
+    at: datetime | None,
+    workdir: Path,
+    commands: bool = True,
+    slots: int = 1,
+    noise: float | None = None,
 ) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
-    LabInfo; each stdin line {"time": ISO} moves the clock; EOF on stdin stops the lab."""
+    LabInfo; each stdin line {"time": ISO, "slot": N} moves that slot's clock; EOF on stdin
+    stops the lab."""
     scenario = load_scenario(path)
-    clock = Clock(at)
-    info, servers = await _serve(scenario, clock, workdir)
+    clocks = [Clock(at) for _ in range(slots)]
+    info, servers = await _serve(scenario, clocks, workdir, noise)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
-    if commands:
-        print(json.dumps({"ready": _info_to_json(info)}), flush=True)
-    else:
+    if not commands:
         print(describe(info), flush=True)
-    if commands:
+    else:
+        print(json.dumps({"ready": _info_to_json(info)}), flush=True)
 
         def on_line() -> None:
             line = sys.stdin.readline()
@@ -201,9 +226,10 @@ async def serve_forever(
                     stopped.set_result(None)
                 return
             try:
-                clock.set(parse_time(json.loads(line)["time"]))
+                cmd = json.loads(line)
+                clocks[int(cmd.get("slot", 0))].set(parse_time(cmd["time"]))
                 print(json.dumps({"ok": True}), flush=True)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
                 print(json.dumps({"error": str(exc)}), flush=True)
 
         loop.add_reader(sys.stdin.fileno(), on_line)
@@ -222,9 +248,18 @@ def run_event_loop(coro) -> None:  # noqa: ANN001
 
 
 def _main() -> None:
-    path, at, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
+    opts = json.loads(sys.argv[1])
+    at = parse_time(opts["at"]) if opts.get("at") else None
     try:
-        run_event_loop(serve_forever(path, parse_time(at) if at else None, Path(workdir)))
+        run_event_loop(
+            serve_forever(
+                opts["path"],
+                at,
+                Path(opts["workdir"]),
+                slots=opts["slots"],
+                noise=opts.get("noise"),
+            )
+        )
     except Exception:  # noqa: BLE001 - the parent turns this into LabError
         print(json.dumps({"error": traceback.format_exc()}), flush=True)
         sys.exit(1)
@@ -232,26 +267,38 @@ def _main() -> None:
 
 class LabProcess:
     """The lab in a child process (`python -m censorscope.lab.runtime`). Use as a context
-    manager; the scenario is validated here, before anything starts."""
+    manager; the scenario is validated here, before anything starts.
 
-    def __init__(self, scenario_path: str | Path, at: datetime | None = None) -> None:
+    `slots` clocks can be set independently (rounds at several virtual times at once);
+    `noise`, if given, overrides every ISP's share of randomly failed flows."""
+
+    def __init__(
+        self,
+        scenario_path: str | Path,
+        at: datetime | None = None,
+        *,
+        slots: int = 1,
+        noise: float | None = None,
+    ) -> None:
         self.path = str(scenario_path)
         load_scenario(self.path)
-        self.at = at
+        if noise is not None and not 0 <= noise < 1:
+            raise LabError(f"noise must be a share between 0 and 1, not {noise}")
+        self.at, self.slots, self.noise = at, max(1, slots), noise
         self._tmp = tempfile.TemporaryDirectory(prefix="censorscope-lab-")
         self._proc: subprocess.Popen[str] | None = None
         self.info: LabInfo | None = None
 
     def start(self) -> LabInfo:
+        opts = {
+            "path": self.path,
+            "at": self.at.isoformat() if self.at else None,
+            "workdir": self._tmp.name,
+            "slots": self.slots,
+            "noise": self.noise,
+        }
         self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "censorscope.lab.runtime",
-                self.path,
-                self.at.isoformat() if self.at else "",
-                self._tmp.name,
-            ],
+            [sys.executable, "-m", "censorscope.lab.runtime", json.dumps(opts)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -263,9 +310,9 @@ class LabProcess:
         self.info = _info_from_json(msg["ready"])
         return self.info
 
-    def set_time(self, at: datetime) -> None:
+    def set_time(self, at: datetime, slot: int = 0) -> None:
         assert self._proc is not None and self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps({"time": at.isoformat()}) + "\n")
+        self._proc.stdin.write(json.dumps({"time": at.isoformat(), "slot": slot}) + "\n")
         self._proc.stdin.flush()
         msg = self._recv(10)
         if not msg.get("ok"):
