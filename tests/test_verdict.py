@@ -95,6 +95,12 @@ def test_throttled_only_when_the_control_sni_is_fast() -> None:
     assert (v.verdict, v.rule) == ("accessible", "ok.path-slow")
     fast = [tp("site.test", 90_000)]
     assert decide(m(**OK, tp=fast), m(**OK)).rule == "ok"
+    broken = Throughput("abc.org", "a:443", failure="connection_reset")
+    unconfirmed = [tp("site.test", 130), tp("site.test", 128), broken]
+    assert decide(m(**OK, tp=unconfirmed), m(**OK)).rule == "throttle.unconfirmed"
+    retried = [*unconfirmed, tp("site.test", 131), tp("abc.org", 80_000)]
+    v = decide(m(**OK, tp=retried), m(**OK))
+    assert (v.rule, round(v.rate_kbps or 0)) == ("throttle.sni", 131)
 
 
 def test_geo_restriction_is_the_service_not_the_network() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import json
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ from rich.progress import Progress
 
 from censorscope import output
 from censorscope.errors import CensorscopeError, InputError
+from censorscope.events import REGISTRY, load_events
 from censorscope.helper import HelperClient
 from censorscope.lab.campaign import run_campaign, sweep
 from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
@@ -29,6 +31,7 @@ from censorscope.records import Measurement, Target, Vantage, Verdict
 from censorscope.scenario import Scenario, load_scenario
 from censorscope.store import Store
 from censorscope.targets import load_targets
+from censorscope.timeline import explain, find_changes
 from censorscope.timeparse import parse_duration, parse_time
 
 DEFAULT_DB = "censorscope.duckdb"
@@ -105,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--concurrency", type=int, default=16)
     _output_args(m)
 
+    tl = sub.add_parser("timeline", help="when blocking started, ended or changed method")
+    tl.add_argument("--target", help="only this target URL")
+    tl.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
+    tl.add_argument("--json", action="store_true", help="one JSON object per change")
+
+    ev = sub.add_parser("events", help="the registry of dated, sourced events")
+    ev.add_argument("--country", help="only events of this country (e.g. RU)")
+    ev.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
+    ev.add_argument("--json", action="store_true")
+
     h = sub.add_parser("helper", help="the control helper").add_subparsers(
         dest="helper_command", required=True
     )
@@ -150,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "measure":
             return _measure(args, err)
+        if args.command == "timeline":
+            return _timeline(args)
+        if args.command == "events":
+            return _events(args)
         if args.command == "helper":
             from censorscope.helper import serve
 
@@ -161,6 +179,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 1
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    if not Path(args.db).exists():
+        raise InputError(args.db, "--db", "no such store", "run lab run/campaign or measure first")
+    events = load_events(args.events)
+    with Store(args.db) as store:
+        per_vantage = find_changes(store.series("vantage", args.target))
+        per_country = find_changes(store.series("country", args.target))
+        explained = explain(per_country, per_vantage, store.vantages_by_country(), events)
+    if args.json:
+        for d in explained:
+            sys.stdout.write(json.dumps({"level": "country", **d}) + "\n")
+        for c in per_vantage:
+            sys.stdout.write(json.dumps({"level": "vantage", **c.to_dict()}) + "\n")
+        return 0
+    output.console().print(output.changes_table(explained, per_vantage, events))
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    events = load_events(args.events)
+    if args.country:
+        events = [e for e in events if e.country == args.country.upper()]
+    if args.json:
+        for e in events:
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "time": e.time.isoformat(),
+                        "kind": e.kind,
+                        "subject": e.subject,
+                        "country": e.country,
+                        "detail": e.detail,
+                        "source": e.source,
+                        "caused_by": list(e.caused_by),
+                        "domains": list(e.domains),
+                    }
+                )
+                + "\n"
+            )
+        return 0
+    output.console().print(output.events_table(events))
+    return 0
 
 
 def _open_store(args: argparse.Namespace) -> Store | None:
@@ -184,7 +247,8 @@ def _lab_campaign(args: argparse.Namespace, err: Console) -> int:
         times = sweep(args.start, args.end, args.every)
     except ValueError as exc:
         raise InputError("--from/--to/--every", "command line", str(exc)) from None
-    opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0)
+    # many rounds at once: a lower bound per round keeps load spikes below the timeouts
+    opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0, concurrency=16)
     lab = LabProcess(args.scenario, slots=min(args.slots, len(times)), noise=args.noise)
     store = Store(args.db)
     counts: dict[str, int] = {}

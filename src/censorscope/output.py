@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from censorscope.records import Verdict
+from censorscope.records import Event, Verdict
+from censorscope.timeline import Change
 
 _STYLE = {
     "accessible": "green",
@@ -50,6 +52,81 @@ def write_json(verdicts: Sequence[Verdict], out: TextIO) -> None:
     for v in sorted(verdicts, key=lambda v: (v.time, v.target, v.vantage)):
         out.write(json.dumps(v.to_dict(), ensure_ascii=False) + "\n")
     out.flush()
+
+
+_KIND_STYLE = {
+    "onset": "bold red",
+    "end": "green",
+    "method-change": "yellow",
+    "outage": "bright_black",
+    "recovery": "bright_black",
+}
+
+
+def changes_table(
+    country: Sequence[dict[str, Any]], vantage: Sequence[Change], events: Sequence[Event]
+) -> Table:
+    """Country-level changes with the registry beside them, then each vantage's."""
+    t = Table(
+        title="Changes (country level, then per vantage)", title_justify="left", header_style="bold"
+    )
+    for col in (
+        "target",
+        "where",
+        "change",
+        "last before (UTC)",
+        "first after (UTC)",
+        "measurements",
+        "confidence",
+        "registry / vantages",
+    ):
+        t.add_column(col)
+    by_id = {e.id: e for e in events}
+    for d in country:
+        style = _KIND_STYLE.get(str(d["kind"]), "")
+        reg = "; ".join(
+            f"{r['kind']} {_short(by_id[r['id']].time)}"
+            for r in d["registry"]  # type: ignore[attr-defined, index]
+        )
+        t.add_row(
+            str(d["target"]),
+            str(d["where"]),
+            f"[{style}]{d['kind']}[/] {d['from']} -> {d['to']}",
+            _short(d["last_before"]),
+            _short(d["first_after"]),
+            f"{d['n_before']} / {d['n_after']}",
+            f"{d['confidence']:.2f}",
+            f"on {d['vantages']} vantages" + (f"; {reg}" if reg else ""),
+        )
+    for c in vantage:
+        style = _KIND_STYLE.get(c.kind, "")
+        t.add_row(
+            c.target,
+            c.where,
+            f"[{style}]{c.kind}[/] {c.before} -> {c.after}",
+            _short(c.last_before),
+            _short(c.first_after),
+            f"{c.n_before} / {c.n_after}",
+            f"{c.confidence:.2f}",
+            "",
+        )
+    return t
+
+
+def events_table(events: Sequence[Event]) -> Table:
+    t = Table(title="Events registry", title_justify="left", header_style="bold")
+    for col in ("time (UTC)", "country", "kind", "subject", "detail", "caused by", "source"):
+        t.add_column(col)
+    for e in events:
+        t.add_row(
+            _short(e.time), e.country, e.kind, e.subject, e.detail, ", ".join(e.caused_by), e.source
+        )
+    return t
+
+
+def _short(t: object) -> str:
+    when = t if isinstance(t, datetime) else datetime.fromisoformat(str(t))
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def console() -> Console:

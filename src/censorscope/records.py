@@ -238,11 +238,21 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A dated fact about a restriction: announced, effective, observed."""
+    """A dated, sourced fact about a restriction (announced, effective, lifted, a policy or
+    a request that caused it), or one a detector observed."""
 
+    id: str
     time: datetime
     kind: str
     subject: str
     country: str = ""
     detail: str = ""
     source: str = ""
+    domains: tuple[str, ...] = ()
+    caused_by: tuple[str, ...] = ()
+    rule: str = ""
+
+    def about(self, hostname: str) -> bool:
+        """Does this event concern `hostname` (a domain listed, or a subdomain of one)?"""
+        host = hostname.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.domains)

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from censorscope.errors import StoreError
 from censorscope.records import Measurement, Verdict
+from censorscope.timeline import SeriesData
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS measurements (
@@ -178,6 +180,62 @@ class Store:
             )
             out.append(Measurement.from_dict(d))
         return out
+
+    def series(self, level: str = "vantage", target: str | None = None) -> SeriesData:
+        """Verdict series for change detection, encoded in SQL so that millions of rows
+        arrive as a few integer arrays. `level`: "vantage" (one series per target and
+        vantage; states keep the method) or "country" (per target and country, per hour,
+        the most common verdict of its vantages)."""
+        self.flush()
+        cond = "verdict != 'inconclusive'" + (" AND target = $target" if target else "")
+        if level == "vantage":
+            source = f"""SELECT target, vantage AS loc, time,
+                CASE WHEN verdict = 'blocked' AND method IS NOT NULL
+                     THEN 'blocked:' || method ELSE verdict END AS label
+                FROM verdicts WHERE {cond}"""
+        else:
+            source = f"""SELECT target, country AS loc, date_trunc('hour', time) AS time,
+                mode(verdict) AS label FROM verdicts WHERE {cond} GROUP BY ALL"""
+        try:
+            self.db.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _series AS
+                SELECT *, dense_rank() OVER (ORDER BY target, loc) - 1 AS sid,
+                    row_number() OVER (PARTITION BY target, loc ORDER BY time) - 1 AS pos
+                FROM ({source})""",
+                {"target": target} if target else {},
+            )
+            self.db.execute("""CREATE OR REPLACE TEMP TABLE _vocab AS
+                SELECT label, (row_number() OVER (ORDER BY label) - 1)::SMALLINT AS code
+                FROM (SELECT DISTINCT label FROM _series)""")
+            vocab = [
+                r[0] for r in self.db.execute("SELECT label FROM _vocab ORDER BY code").fetchall()
+            ]
+            names = [
+                (f"{t} @ {a}", t, a)
+                for _, t, a in self.db.execute(
+                    "SELECT DISTINCT sid, target, loc FROM _series ORDER BY sid"
+                ).fetchall()
+            ]
+            cols = self.db.execute("""SELECT sid, pos, epoch(time)::BIGINT AS t, code
+                FROM _series JOIN _vocab USING (label)""").fetchnumpy()
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot read verdict series: {exc}") from exc
+        width = int(cols["pos"].max()) + 1 if len(cols["pos"]) else 0
+        codes = np.full((len(names), width), -1, dtype=np.int16)
+        times = np.zeros((len(names), width), dtype=np.int64)
+        sid, pos = np.asarray(cols["sid"], dtype=np.int64), np.asarray(cols["pos"], dtype=np.int64)
+        codes[sid, pos] = np.asarray(cols["code"], dtype=np.int16)
+        times[sid, pos] = np.asarray(cols["t"], dtype=np.int64)
+        return SeriesData(names, codes, times, vocab)
+
+    def vantages_by_country(self) -> dict[tuple[str, str], list[str]]:
+        """(target, country) -> the vantages that measured that target there."""
+        self.flush()
+        rows = self.db.execute(
+            "SELECT target, country, list(DISTINCT vantage ORDER BY vantage) FROM verdicts "
+            "GROUP BY ALL"
+        ).fetchall()
+        return {(t, c): list(v) for t, c, v in rows}
 
     def close(self) -> None:
         self.flush()

@@ -67,6 +67,8 @@ RULES: tuple[VerdictRule, ...] = (
                 note="the HTTP exchange failed while the control's succeeded"),
     VerdictRule("http.diff", {"http_diff": True}, "blocked", "http-diff",
                 note="the page differs from the control's"),
+    VerdictRule("throttle.unconfirmed", {"throttle": "unconfirmed"}, "inconclusive",
+                note="slow with the target's SNI, but the control-SNI transfer failed"),
     VerdictRule("ok.path-slow", {"throttle": "path"}, "accessible",
                 note="slow, but equally slow for a control SNI: the path, not the name"),
     VerdictRule("ok", {}, "accessible", note="same result as the control"),
@@ -240,18 +242,23 @@ def _http_diff(v: Measurement, c: Measurement) -> bool:
 
 
 def _throttle(v: Measurement) -> tuple[float | None, float | None, str | None]:
-    """(target rate, control-SNI rate, "sni" | "path" | None) from the transfers.
+    """(target rate, control-SNI rate, "sni" | "path" | "unconfirmed" | None).
 
-    The last target-SNI transfer is the one made alongside the control-SNI transfer."""
+    The pair compared is the last complete one: a target-SNI and a control-SNI transfer
+    made at the same time over the same path."""
     sni = v.tls_handshakes[0].server_name if v.tls_handshakes else ""
-    targets = [t for t in v.throughput if t.sni == sni and t.bytes > 0]
-    others = [t for t in v.throughput if t.sni != sni]
-    if not targets:
+    if not v.throughput or v.throughput[0].bytes == 0:
         return None, None, None
-    rate = targets[-1].rate_kbps
-    if targets[0].rate_kbps >= SLOW_KBPS or not others or others[0].bytes == 0:
-        return rate, None, None
-    control = others[0].rate_kbps
-    if rate <= THROTTLE_RATIO * control:
-        return rate, control, "sni"
-    return rate, control, "path"
+    first = v.throughput[0]
+    if first.rate_kbps >= SLOW_KBPS:
+        return first.rate_kbps, None, None
+    pairs = [v.throughput[i : i + 2] for i in range(1, len(v.throughput) - 1, 2)]
+    complete = [p for p in pairs if all(t.failure is None and t.bytes for t in p)]
+    if not complete:
+        return first.rate_kbps, None, "unconfirmed"
+    target, control = (complete[-1][0], complete[-1][1])
+    if target.sni != sni:
+        target, control = control, target
+    if target.rate_kbps <= THROTTLE_RATIO * control.rate_kbps:
+        return target.rate_kbps, control.rate_kbps, "sni"
+    return target.rate_kbps, control.rate_kbps, "path"

@@ -193,11 +193,15 @@ class Probe:
         first = await self._transfer(host, address, streams)
         m.throughput.append(first)
         if first.failure is None and first.rate_kbps < SLOW_KBPS:
-            # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
-            control_sni = secrets.token_hex(6) + ".org"
-            m.throughput += await asyncio.gather(
-                self._transfer(host, address), self._transfer(control_sni, address)
-            )
+            for _ in range(2):  # a pair broken by chance is tried once more
+                # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
+                control_sni = secrets.token_hex(6) + ".org"
+                pair = await asyncio.gather(
+                    self._transfer(host, address), self._transfer(control_sni, address)
+                )
+                m.throughput += pair
+                if all(tp.failure is None and tp.bytes for tp in pair):
+                    break
 
     async def _transfer(self, sni: str, address: str, streams: Streams | None = None) -> Throughput:
         ip, port = self.cfg.throughput_server or (address, 443)

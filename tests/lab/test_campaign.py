@@ -1,0 +1,77 @@
+"""Hourly sweeps of the shipped scenarios with 5% random failures: the timeline finds
+every configured onset, end and method change on every ISP within one interval, and
+nothing else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from censorscope.lab.campaign import run_campaign, sweep
+from censorscope.lab.rounds import LabProbeOptions
+from censorscope.lab.runtime import LabProcess, run_event_loop
+from censorscope.scenario import load_scenario
+from censorscope.store import Store
+from censorscope.timeline import Change, find_changes
+from censorscope.timeparse import parse_time
+from tests.conftest import SCENARIOS
+
+ISPS = ("Rostelecom", "MTS", "Beeline", "MegaFon")
+HOUR = timedelta(hours=1)
+
+
+def campaign(tmp: Path, scenario: str, start: str, end: str) -> list[Change]:
+    path = SCENARIOS / scenario
+    lab = LabProcess(path, slots=8, noise=0.05)
+    store = Store(tmp / "c.duckdb")
+    try:
+        lab.start()
+        times = sweep(parse_time(start), parse_time(end), HOUR)
+        opts = LabProbeOptions(timeout=2.0, transfer_seconds=1.0, concurrency=16)
+        run_event_loop(run_campaign(lab, load_scenario(path), times, opts, store=store))
+        return find_changes(store.series("vantage"))
+    finally:
+        lab.close()
+        store.close()
+
+
+def check(found: list[Change], expected: dict[str, list[tuple[str, str]]]) -> None:
+    got = {(c.target, c.where, c.kind, c.first_after) for c in found}
+    want = set()
+    for target, changes in expected.items():
+        for kind, at in changes:
+            for isp in ISPS:
+                t = parse_time(at)
+                same = [g for g in got if g[:3] == (target, isp, kind)]
+                match = [g for g in same if abs(g[3] - t) <= HOUR]
+                near = [c for c in found if c.target == target and c.where == isp]
+                assert match, f"missing {kind} of {target} on {isp} near {at}; found {near}"
+                want |= set(match)
+    assert got - want == set(), f"reported beyond the scenario: {sorted(got - want)}"
+
+
+def test_2021_twitter_throttling_and_its_collateral(tmp_path: Path) -> None:
+    found = campaign(tmp_path, "russia-2021-twitter.toml", "2021-03-09T12:00Z", "2021-03-12T12:00Z")
+    collateral = [("onset", "2021-03-10T07:00Z"), ("end", "2021-03-11T08:00Z")]
+    twitter = [("onset", "2021-03-10T07:00Z")]
+    check(found, {
+        "https://reddit.com/": collateral, "https://microsoft.com/": collateral,
+        "https://rt.com/": collateral, "https://twitter.com/": twitter,
+        "https://t.co/": twitter, "https://abs.twimg.com/": twitter,
+    })  # fmt: skip
+    assert all(c.after == "throttled" for c in found if c.kind == "onset")
+
+
+def test_2022_blocks_and_twitter_method_change(tmp_path: Path) -> None:
+    found = campaign(tmp_path, "russia-2022.toml", "2022-02-25T00:00Z", "2022-03-15T00:00Z")
+    twitter = [("onset", "2022-02-26T00:00Z"), ("method-change", "2022-03-04T08:00Z")]
+    bbc = [("onset", "2022-03-03T21:34Z")]
+    check(found, {
+        "https://twitter.com/": twitter, "https://abs.twimg.com/": twitter,
+        "https://t.co/": [("onset", "2022-03-04T08:00Z")],
+        "https://www.facebook.com/": [("onset", "2022-03-04T00:00Z")],
+        "https://www.instagram.com/": [("onset", "2022-03-13T21:00Z")],
+        "https://www.bbc.com/": bbc, "http://www.bbc.com/": bbc,
+        "https://meduza.io/": [("onset", "2022-03-04T00:00Z")],
+        "https://tvrain.ru/": [("onset", "2022-03-01T00:00Z")],
+    })  # fmt: skip
