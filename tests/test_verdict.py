@@ -111,3 +111,23 @@ def test_geo_restriction_is_the_service_not_the_network() -> None:
 def test_geo_restriction_holds_when_the_control_failed_and_not_when_it_got_the_same() -> None:
     assert decide(m(**OK, status=403), m(**OK, tcp="connection_refused")).rule == "geo.service"
     assert decide(m(**OK, status=403), m(**OK, status=403)).verdict == "accessible"
+
+
+def test_one_flaky_address_of_four_is_not_blocking_but_two_resets_are() -> None:
+    addrs = ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"]
+    one_bad, two_bad, control = m(answers=addrs), m(answers=addrs), m(answers=addrs)
+    one_bad.tcp_connect[0].failure = "connection_reset"
+    assert decide(one_bad, control).verdict == "accessible"
+    two_bad.tls_handshakes[0].failure = two_bad.tls_handshakes[1].failure = "connection_reset"
+    v = decide(two_bad, control)
+    assert (v.verdict, v.method, len(v.evidence["failed_addresses"])) == ("blocked", "tls", 2)
+
+
+def test_failures_of_different_steps_add_up_per_address() -> None:
+    addrs = ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"]
+    v, control = m(answers=addrs), m(answers=addrs)
+    v.tcp_connect[0].failure = "connection_reset"  # no handshake on that address then
+    v.tls_handshakes = v.tls_handshakes[1:]
+    v.tls_handshakes[0].failure = "connection_reset"
+    out = decide(v, control)
+    assert (out.verdict, out.method, len(out.evidence["failed_addresses"])) == ("blocked", "tls", 2)

@@ -176,20 +176,28 @@ def _first_failure(
 ) -> tuple[str | None, str | None, list[str]]:
     """The step that failed first, its failure string, and addresses that failed there.
 
-    A TCP or TLS failure on some addresses counts when the control had none there (the
-    BBC on Rostelecom: two of four addresses reset)."""
+    A TCP or TLS failure on half the addresses or more counts when the control had none
+    there (the BBC on Rostelecom: two of four addresses reset)."""
     if v.queries and v.queries[0].failure:
         return "dns", v.queries[0].failure, []
     if v.queries and not v.queries[0].answers:
         return "dns", "dns_no_answer", []
-    bad_tcp = [t for t in v.tcp_connect if t.failure]
-    control_tcp_ok = c is not None and all(t.failure is None for t in c.tcp_connect)
-    if v.tcp_connect and (len(bad_tcp) == len(v.tcp_connect) or (bad_tcp and control_tcp_ok)):
-        return "tcp", bad_tcp[0].failure, [f"{t.ip}:{t.port}" for t in bad_tcp]
-    bad_tls = [h for h in v.tls_handshakes if h.failure]
-    control_tls_ok = c is not None and all(h.failure is None for h in c.tls_handshakes)
-    if v.tls_handshakes and (len(bad_tls) == len(v.tls_handshakes) or (bad_tls and control_tls_ok)):
-        return "tls", bad_tls[0].failure, [h.address for h in bad_tls]
+    # per address, the first step that failed there (TCP, else TLS)
+    failed: dict[str, tuple[str, str]] = {}
+    for t in v.tcp_connect:
+        if t.failure:
+            failed[f"{t.ip}:{t.port}"] = ("tcp", t.failure)
+    for h in v.tls_handshakes:
+        if h.failure:
+            failed.setdefault(h.address, ("tls", h.failure))
+    control_ok = c is not None and not any(x.failure for x in (*c.tcp_connect, *c.tls_handshakes))
+    total = len(v.tcp_connect)
+    if failed and (len(failed) == total or (control_ok and 2 * len(failed) >= total)):
+        steps = [step for step, _ in failed.values()]
+        # the commoner failing step; on a tie the later one, which got further
+        step = max(("tcp", "tls"), key=lambda x: (steps.count(x), x == "tls"))
+        failure = next(f for s_, f in failed.values() if s_ == step)
+        return step, failure, list(failed)
     if v.requests and v.requests[-1].failure:
         return "http", v.requests[-1].failure, []
     if not v.requests and not v.tcp_connect and not v.queries:
