@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import ipaddress
 import json
@@ -23,6 +24,7 @@ from censorscope.errors import CensorscopeError, InputError
 from censorscope.events import REGISTRY, load_events
 from censorscope.helper import HelperClient
 from censorscope.lab.campaign import run_campaign, sweep
+from censorscope.lab.demand import isp_traffic
 from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
 from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
 from censorscope.probe.measure import Probe, ProbeConfig
@@ -33,6 +35,7 @@ from censorscope.store import Store
 from censorscope.targets import load_targets
 from censorscope.timeline import explain, find_changes
 from censorscope.timeparse import parse_duration, parse_time
+from censorscope.traffic import detect_drops, grid, read_series, to_csv_rows
 
 DEFAULT_DB = "censorscope.duckdb"
 T = TypeVar("T")
@@ -93,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     camp.add_argument("--slots", type=int, default=8, help="rounds measured at once")
     camp.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
     camp.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    tr = lab.add_parser("traffic", help="per-ISP traffic of a scenario (CSV time,entity,value)")
+    tr.add_argument("scenario")
+    tr.add_argument("--from", dest="start", type=_time, required=True)
+    tr.add_argument("--to", dest="end", type=_time, required=True)
+    tr.add_argument("--every", type=_duration, default=timedelta(hours=1))
+    tr.add_argument("--noise", type=float, default=0.02, help="multiplicative noise (sd)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", help="CSV file (default: stdout)")
     serve = lab.add_parser("serve", help="run a scenario's lab in the foreground")
     serve.add_argument("scenario")
     serve.add_argument("--at", type=_time, help="virtual time (default: now)")
@@ -113,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     tl.add_argument("--json", action="store_true", help="one JSON object per change")
+
+    an = sub.add_parser("anomalies", help="drops in traffic series (CSV or IODA JSON)")
+    an.add_argument("series", help="CSV time,entity,value or IODA signal JSON")
+    an.add_argument("--json", action="store_true", help="one JSON object per anomaly")
 
     ev = sub.add_parser("events", help="the registry of dated, sourced events")
     ev.add_argument("--country", help="only events of this country (e.g. RU)")
@@ -157,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lab_run(args, err)
         if args.command == "lab" and args.lab_command == "campaign":
             return _lab_campaign(args, err)
+        if args.command == "lab" and args.lab_command == "traffic":
+            return _lab_traffic(args)
         if args.command == "lab" and args.lab_command == "serve":
             with tempfile.TemporaryDirectory(prefix="censorscope-lab-") as tmp:
                 load_scenario(args.scenario)
@@ -168,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _timeline(args)
         if args.command == "events":
             return _events(args)
+        if args.command == "anomalies":
+            return _anomalies(args)
         if args.command == "helper":
             from censorscope.helper import serve
 
@@ -196,6 +215,33 @@ def _timeline(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps({"level": "vantage", **c.to_dict()}) + "\n")
         return 0
     output.console().print(output.changes_table(explained, per_vantage, events))
+    return 0
+
+
+def _lab_traffic(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    if args.end < args.start:
+        raise InputError("--from/--to", "command line", "--to is before --from")
+    times = grid(args.start, args.end, args.every)
+    series = [isp_traffic(scenario, isp, times, args.noise, args.seed) for isp in scenario.isps]
+    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(out)
+        writer.writerow(["time", "entity", "value"])
+        writer.writerows(to_csv_rows(series))
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def _anomalies(args: argparse.Namespace) -> int:
+    found = [a for s in read_series(args.series) for a in detect_drops(s)]
+    if args.json:
+        for a in found:
+            sys.stdout.write(json.dumps(a.to_dict()) + "\n")
+        return 0
+    output.console().print(output.anomalies_table(found))
     return 0
 
 

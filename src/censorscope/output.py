@@ -13,6 +13,7 @@ from rich.table import Table
 
 from censorscope.records import Event, Verdict
 from censorscope.timeline import Change
+from censorscope.traffic import Anomaly
 
 _STYLE = {
     "accessible": "green",
@@ -110,6 +111,15 @@ def changes_table(
             f"{c.confidence:.2f}",
             "",
         )
+    return t
+
+
+def anomalies_table(anomalies: Sequence[Anomaly]) -> Table:
+    t = Table(title="Traffic drops", title_justify="left", header_style="bold")
+    for col in ("entity", "start (UTC)", "end (UTC)", "below expected", "points"):
+        t.add_column(col)
+    for a in anomalies:
+        t.add_row(a.entity, _short(a.start), _short(a.end), f"{a.magnitude:.1f}%", str(a.points))
     return t
 
 

@@ -39,6 +39,7 @@ class Isp:
     blockpage_title: str = ""
     blockpage_redirect: str = ""
     noise: float = 0.0  # share of flows that fail at random (resets), as on a real network
+    utc_offset: float = 0.0  # hours; where the daily traffic cycle peaks in the evening
 
     @property
     def name(self) -> str:
@@ -58,6 +59,7 @@ class Site:
     geo_status: int = 451
     category: str = ""
     redirect: str | None = None  # "/" answers with a redirect to this path
+    traffic: float = 0.0  # share of each ISP's traffic this site carries (traffic model)
 
     @property
     def hostnames(self) -> tuple[str, ...]:
@@ -87,7 +89,7 @@ class Scenario:
 _TOP = {"scenario", "control", "isp", "site", "rule"}
 _SCENARIO_KEYS = {"name", "description", "include"}
 _VANTAGE_KEYS = {"name", "asn", "country"}
-_ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect", "noise"}
+_ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect", "noise", "utc_offset"}
 _DPI_KEYS = {"reassembles", "case_sensitive", "inspect_packets"}
 _SITE_KEYS = {
     "name",
@@ -100,6 +102,7 @@ _SITE_KEYS = {
     "geo_status",
     "category",
     "redirect",
+    "traffic",
 }
 _RULE_KEYS = {
     "id",
@@ -188,6 +191,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
                 tbl.get("blockpage_redirect", ""), f"{where}.blockpage_redirect"
             ),
             noise=v.share(tbl.get("noise", 0.0), f"{where}.noise"),
+            utc_offset=v.offset(tbl.get("utc_offset", 0), f"{where}.utc_offset"),
         )
         if any(x.name.lower() == isp.name.lower() for x in scen.isps):
             raise ScenarioError(
@@ -329,6 +333,11 @@ class _Validator:
             )
         return float(value)
 
+    def offset(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 14:
+            raise self.fail(where, f"must be hours from UTC, -14 to 14, not {value!r}")
+        return float(value)
+
     def hostname(self, value: Any, where: str) -> str:
         name = self.string(value, where).lower()
         if not _HOSTNAME.match(name):
@@ -415,6 +424,7 @@ class _Validator:
             geo_block=geo,
             geo_status=status,
             category=self.string(tbl.get("category", ""), f"{where}.category"),
+            traffic=self.share(tbl.get("traffic", 0.0), f"{where}.traffic"),
             redirect=tbl.get("redirect") and self.string(tbl["redirect"], f"{where}.redirect"),
         )
 
