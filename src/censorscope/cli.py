@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     tl.add_argument("--json", action="store_true", help="one JSON object per change")
 
+    im = sub.add_parser("import", help="bring other tools' measurements into the store")
+    im.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
+    im.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
+    im.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+
     an = sub.add_parser("anomalies", help="drops in traffic series (CSV or IODA JSON)")
     an.add_argument("series", help="CSV time,entity,value or IODA signal JSON")
     an.add_argument("--json", action="store_true", help="one JSON object per anomaly")
@@ -187,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "anomalies":
             return _anomalies(args)
+        if args.command == "import":
+            with Store(args.db) as store:
+                n = store.import_ooni_observations(args.files)
+            err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
+            return 0
         if args.command == "helper":
             from censorscope.helper import serve
 

@@ -228,6 +228,42 @@ class Store:
         times[sid, pos] = np.asarray(cols["t"], dtype=np.int64)
         return SeriesData(names, codes, times, vocab)
 
+    def import_ooni_observations(self, files: list[str]) -> int:
+        """OONI's flattened observations (obs_web CSV, one row per measurement and endpoint)
+        as verdicts: a measurement is blocked when at least half its endpoints failed, by
+        the commonest failure class. Target: the input URL, or the test name (telegram).
+        Vantage: the AS. Returns how many measurements were added."""
+        for f in files:
+            if not Path(f).is_file():
+                raise StoreError(f"{f}: no such file (give OONI observation CSVs)")
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        sql = f"""
+            INSERT INTO verdicts
+            SELECT measurement_uid, '{self.run_id}',
+                coalesce(nullif(any_value(input), ''), any_value(test_name)),
+                'AS' || any_value(probe_asn), any_value(probe_asn), any_value(probe_cc),
+                min(strptime(left(measurement_start_time, 19), '%Y-%m-%d %H:%M:%S')),
+                CASE WHEN avg((failure_class != 'ok')::INT) >= 0.5 THEN 'blocked'
+                     ELSE 'accessible' END,
+                CASE WHEN avg((failure_class != 'ok')::INT) >= 0.5 THEN
+                    CASE mode(failure_class) FILTER (WHERE failure_class != 'ok')
+                        WHEN 'dns' THEN 'dns' WHEN 'tcp' THEN 'tcp_ip' WHEN 'tls' THEN 'tls'
+                        ELSE 'http-failure' END END,
+                NULL, 'ooni.observations',
+                json_object('rule', 'ooni.observations',
+                    'failed_share', round(avg((failure_class != 'ok')::INT), 3),
+                    'endpoints', count(*), 'as_org', any_value(probe_as_org_name))
+            FROM read_csv([{listing}], header = true, all_varchar = true)
+            WHERE failure_class IS NOT NULL
+            GROUP BY measurement_uid"""
+        try:
+            before = self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0]  # type: ignore[index]
+            self.db.execute(sql)
+            after = self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0]  # type: ignore[index]
+        except duckdb.Error as exc:
+            raise StoreError(f"{files[0]}...: not OONI observation CSVs? {exc}") from exc
+        return int(after - before)
+
     def vantages_by_country(self) -> dict[tuple[str, str], list[str]]:
         """(target, country) -> the vantages that measured that target there."""
         self.flush()
