@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     tl.add_argument("--json", action="store_true", help="one JSON object per change")
 
+    rp = sub.add_parser("report", help="a static HTML report with plots")
+    rp.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    rp.add_argument("--out", required=True, help="directory to write")
+    rp.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
+    rp.add_argument("--traffic", help="traffic series (CSV or IODA JSON) to plot")
+
     im = sub.add_parser("import", help="bring other tools' measurements into the store")
     im.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
     im.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
@@ -192,6 +198,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "anomalies":
             return _anomalies(args)
+        if args.command == "report":
+            from censorscope.report import write_report  # matplotlib: only when needed
+
+            if not Path(args.db).exists():
+                raise InputError(args.db, "--db", "no such store", "measure something first")
+            traffic = read_series(args.traffic) if args.traffic else []
+            with Store(args.db) as store:
+                page = write_report(store, Path(args.out), load_events(args.events), traffic)
+            err.print(f"report written to {page}")
+            return 0
         if args.command == "import":
             with Store(args.db) as store:
                 n = store.import_ooni_observations(args.files)

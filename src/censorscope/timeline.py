@@ -228,17 +228,24 @@ def explain(
     out = []
     for c in country_changes:
         vantages = vantages_of.get((c.target, c.where), [])
-        agreeing = sorted({
-            v.where for v in vantage_changes
-            if v.target == c.target and v.where in vantages and v.kind == c.kind
-            and abs(v.first_after - c.first_after) <= slack
-        })  # fmt: skip
+        agreeing = sorted(
+            {
+                v.where
+                for v in vantage_changes
+                if v.target == c.target
+                and v.where in vantages
+                and v.kind == c.kind
+                and abs(v.first_after - c.first_after) <= slack
+            }
+        )
         host = urlsplit(c.target).hostname or c.target
         near = [
-            e for e in events
-            if e.about(host) and e.country in (c.where, "")
+            e
+            for e in events
+            if e.about(host)
+            and e.country in (c.where, "")
             and abs(e.time - c.first_after) <= horizon
-        ]  # fmt: skip
+        ]
         d = c.to_dict()
         d["vantages"] = f"{len(agreeing)}/{len(vantages)}"
         d["agreeing"] = agreeing

@@ -99,15 +99,19 @@ def detect_drops(
             j += 1 if low[j + 1] else 2
         idx = [k for k in range(i, j + 1) if low[k]]
         if len(idx) >= min_points:
-            out.append(Anomaly(
-                entity=s.entity,
-                start=_dt(s.times[i]),
-                end=_dt(s.times[j]),
-                magnitude=float(np.median(-resid[idx])) * 100,
-                points=len(idx),
-                expected=[(_dt(s.times[k]).isoformat(), float(expected[k]), float(s.values[k]))
-                          for k in range(i, j + 1)],
-            ))  # fmt: skip
+            out.append(
+                Anomaly(
+                    entity=s.entity,
+                    start=_dt(s.times[i]),
+                    end=_dt(s.times[j]),
+                    magnitude=float(np.median(-resid[idx])) * 100,
+                    points=len(idx),
+                    expected=[
+                        (_dt(s.times[k]).isoformat(), float(expected[k]), float(s.values[k]))
+                        for k in range(i, j + 1)
+                    ],
+                )
+            )
         i = j + 1
     return out
 
@@ -136,15 +140,20 @@ def _read_csv(file: str, text: str) -> list[Series]:
     rows = csv.reader(text.splitlines())
     header = next(rows, None)
     if header is None or [h.strip().lower() for h in header[:3]] != ["time", "entity", "value"]:
-        raise InputError(file, "line 1", "the header must be time,entity,value",
-                         "add that header line")  # fmt: skip
+        raise InputError(
+            file, "line 1", "the header must be time,entity,value", "add that header line"
+        )
     points: dict[str, dict[int, float]] = {}
     for line, row in enumerate(rows, start=2):
         if not row or not any(x.strip() for x in row):
             continue
         if len(row) < 3:
-            raise InputError(file, f"line {line}", f"expected 3 fields, got {len(row)}",
-                             "write time,entity,value")  # fmt: skip
+            raise InputError(
+                file,
+                f"line {line}",
+                f"expected 3 fields, got {len(row)}",
+                "write time,entity,value",
+            )
         try:
             t = int(parse_time(row[0]).timestamp())
         except ValueError as exc:
@@ -162,8 +171,12 @@ def _read_csv(file: str, text: str) -> list[Series]:
             raise InputError(file, f"line {line}", f"value {row[2]!r} is not finite")
         entity = row[1].strip()
         if t in points.setdefault(entity, {}):
-            raise InputError(file, f"line {line}", f"{entity} has two values at {row[0]}",
-                             "keep one row per entity and time")  # fmt: skip
+            raise InputError(
+                file,
+                f"line {line}",
+                f"{entity} has two values at {row[0]}",
+                "keep one row per entity and time",
+            )
         points[entity][t] = v
     return [_series(e, p) for e, p in points.items()]
 
@@ -187,13 +200,17 @@ def _read_ioda(file: str, text: str) -> list[Series]:
         try:
             start, step, values = int(sig["from"]), int(sig["step"]), sig["values"]
         except (KeyError, TypeError, ValueError):
-            raise InputError(file, f"signal {i}", "needs from, step and values",
-                             "export signals from IODA's API") from None  # fmt: skip
+            raise InputError(
+                file, f"signal {i}", "needs from, step and values", "export signals from IODA's API"
+            ) from None
         entity = (
             f"{sig.get('entityType', '')}:{sig.get('entityCode', i)}:{sig.get('datasource', '')}"
         )
-        pts = {start + k * step: float(v) for k, v in enumerate(values)
-               if isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+        pts = {
+            start + k * step: float(v)
+            for k, v in enumerate(values)
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
         out.append(_series(entity, pts))
     return out
 
