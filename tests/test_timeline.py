@@ -91,9 +91,10 @@ def test_kinds() -> None:
     assert kind_of("accessible", "down") == "outage"
 
 
-def test_an_odd_measurement_at_the_boundary_sides_with_the_state_it_resembles() -> None:
-    (c,) = one(["accessible"] * 20 + ["blocked:tcp_ip"] + ["blocked:tls"] * 20)
-    assert c.first_after == T0 + timedelta(hours=20)
+def test_bounds_are_the_last_and_first_measurements_that_showed_each_state() -> None:
+    (c,) = one(["accessible"] * 20 + ["blocked:tcp_ip", None] + ["blocked:tls"] * 20)
+    assert c.last_before == T0 + timedelta(hours=19)
+    assert c.first_after == T0 + timedelta(hours=22)
 
 
 def test_a_change_at_the_very_end_waits_for_three_measurements() -> None:

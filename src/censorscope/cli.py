@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from censorscope import output
+from censorscope.alerts import deliver, pending
+from censorscope.alerts import key as alert_key
 from censorscope.errors import CensorscopeError, InputError
 from censorscope.events import REGISTRY, load_events
 from censorscope.helper import HelperClient
@@ -117,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--cc", default="ZZ", help="this network's country code, if known")
     m.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
     m.add_argument("--concurrency", type=int, default=16)
+    m.add_argument("--every", type=_duration, help="repeat, a round every DURATION (e.g. 1h)")
+    m.add_argument("--for", dest="for_", type=_duration, help="repeat for DURATION (e.g. 2d)")
+    m.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="SINK",
+        help="after each round, alert changes to - / a file / a webhook URL",
+    )
     _output_args(m)
 
     tl = sub.add_parser("timeline", help="when blocking started, ended or changed method")
@@ -124,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     tl.add_argument("--json", action="store_true", help="one JSON object per change")
+
+    wa = sub.add_parser("watch", help="alert once when a target is blocked, unblocked or "
+                        "changes method")  # fmt: skip
+    wa.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
+    wa.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="SINK",
+        help="- (stdout, default), a JSON-lines file, or a webhook URL; repeatable",
+    )
+    wa.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
 
     rp = sub.add_parser("report", help="a static HTML report with plots")
     rp.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
@@ -198,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "anomalies":
             return _anomalies(args)
+        if args.command == "watch":
+            sent = _watch(args.db, args.notify or ["-"], args.events)
+            err.print(f"{sent} new alert(s)")
+            return 0
         if args.command == "report":
             from censorscope.report import write_report  # matplotlib: only when needed
 
@@ -224,6 +251,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 1
+
+
+def _watch(db: str, sinks: list[str], events_file: str) -> int:
+    """One pass: the changes not alerted yet go to every sink, then are marked sent."""
+    if not Path(db).exists():
+        raise InputError(db, "--db", "no such store", "measure something first")
+    events = load_events(events_file)
+    with Store(db) as store:
+        per_vantage = find_changes(store.series("vantage"))
+        per_country = find_changes(store.series("country"))
+        changes = [
+            {"level": "country", **d}
+            for d in explain(per_country, per_vantage, store.vantages_by_country(), events)
+        ]
+        changes += [{"level": "vantage", **c.to_dict()} for c in per_vantage]
+        fresh = pending(changes, store.sent_alerts())
+        for sink in sinks:
+            deliver(fresh, sink, sys.stdout)
+        store.mark_sent([alert_key(a) for a in fresh])
+    return len(fresh)
 
 
 def _timeline(args: argparse.Namespace) -> int:
@@ -441,7 +488,39 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     cfg = _probe_config(args)
     vantage = Vantage(args.vantage, args.asn, args.cc.upper())
     control = HelperClient(args.control) if args.control else None
+    if args.watch and args.no_store:
+        raise InputError("--watch", "command line", "alerts need the store", "drop --no-store")
+    rounds = 1
+    if args.every is not None:
+        span = args.for_ if args.for_ is not None else args.every
+        rounds = int(span / args.every) + 1
     store = _open_store(args)
+    try:
+        for i in range(rounds):
+            started = time.monotonic()
+            _measure_round(args, err, targets, cfg, vantage, control, store, i, rounds)
+            if args.watch and store is not None:
+                store.flush()
+                _watch(args.db, args.watch, str(REGISTRY))
+            if i + 1 < rounds:
+                time.sleep(max(0.0, args.every.total_seconds() - (time.monotonic() - started)))
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def _measure_round(
+    args: argparse.Namespace,
+    err: Console,
+    targets: list[Target],
+    cfg: ProbeConfig,
+    vantage: Vantage,
+    control: HelperClient | None,
+    store: Store | None,
+    i: int,
+    rounds: int,
+) -> None:
     controls: dict[str, Measurement | None] = {}
 
     async def go() -> list[tuple[Measurement, Verdict]]:
@@ -462,7 +541,8 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
             return controls[t.url]
 
         with output.progress(err) as bar:
-            task = bar.add_task("measuring", total=len(targets))
+            label = "measuring" if rounds == 1 else f"round {i + 1}/{rounds}"
+            task = bar.add_task(label, total=len(targets))
 
             def done(m: Measurement, v: Verdict) -> None:
                 if store is not None:
@@ -479,12 +559,9 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
                 bogon_exempt=cfg.bogon_exempt,
             )
 
-    try:
-        results = _run(go())
-    finally:
-        if store is not None:
-            store.close()
-    verdicts = [v for _, v in results]
+    verdicts = [v for _, v in _run(go())]
+    if store is not None:
+        store.flush()
     if args.json:
         output.write_json(verdicts, sys.stdout)
     else:
@@ -493,7 +570,7 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
         err.print(
             f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
         )
-    return 0
+        control.errors.clear()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
     +-- LabError                the lab could not start or stopped answering
     +-- StoreError              the measurement store cannot be opened or written
     +-- HelperError             the control helper answered badly or not at all
+    +-- AlertError              an alert could not be delivered (censorscope.alerts)
 
 Failures *observed on the network* are not exceptions: they are data (OONI failure
 strings, see `censorscope.failure`) recorded in the measurement.
@@ -48,3 +49,7 @@ class StoreError(CensorscopeError):
 
 class HelperError(CensorscopeError):
     """The control helper could not be reached or answered nonsense."""
+
+
+class AlertError(CensorscopeError):
+    """An alert could not be delivered."""

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS measurements (
     requests JSON,
     throughput JSON
 );
+CREATE TABLE IF NOT EXISTS alerts (
+    key VARCHAR PRIMARY KEY,
+    sent TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS verdicts (
     measurement_id VARCHAR,
     run_id VARCHAR,
@@ -276,6 +280,14 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{files[0]}...: not OONI observation CSVs? {exc}") from exc
         return int(after - before)
+
+    def sent_alerts(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT key FROM alerts").fetchall()}
+
+    def mark_sent(self, keys: list[str]) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for k in keys:
+            self.db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", [k, now])
 
     def vantages_by_country(self) -> dict[tuple[str, str], list[str]]:
         """(target, country) -> the vantages that measured that target there."""

@@ -192,6 +192,14 @@ def changes_from_path(
             left = obs[max(lo, cut - window) : cut]
             right = obs[cut : min(hi, cut + window)]
             agree = min(float(np.mean(left == before)), float(np.mean(right == after)))
+            # bounds: the last measurement that showed the old state and the first that
+            # showed the new one; odd measurements between them are evidence for neither
+            last = cut - 1
+            while last > lo and obs[last] != before:
+                last -= 1
+            first = cut
+            while first < hi - 1 and obs[first] != after:
+                first += 1
             out.append(
                 Change(
                     series=name,
@@ -200,8 +208,8 @@ def changes_from_path(
                     kind=kind_of(data.vocab[before], data.vocab[after]),
                     before=data.vocab[before],
                     after=data.vocab[after],
-                    last_before=_utc(data.times[i, observed[cut - 1]]),
-                    first_after=_utc(data.times[i, observed[cut]]),
+                    last_before=_utc(data.times[i, observed[last]]),
+                    first_after=_utc(data.times[i, observed[first]]),
                     n_before=cut - lo,
                     n_after=hi - cut,
                     confidence=agree,
