@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     camp.add_argument("--every", type=_duration, default=timedelta(hours=1))
     camp.add_argument("--isp", action="append", default=[], help="only these ISPs")
     camp.add_argument("--noise", type=float, help="share of flows failing at random, all ISPs")
+    camp.add_argument("--seed", type=int, default=0, help="which random failures (noise)")
     camp.add_argument("--slots", type=int, default=8, help="rounds measured at once")
     camp.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
     camp.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
@@ -368,7 +369,9 @@ def _lab_campaign(args: argparse.Namespace, err: Console) -> int:
         raise InputError("--from/--to/--every", "command line", str(exc)) from None
     # many rounds at once: a lower bound per round keeps load spikes below the timeouts
     opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0, concurrency=16)
-    lab = LabProcess(args.scenario, slots=min(args.slots, len(times)), noise=args.noise)
+    lab = LabProcess(
+        args.scenario, slots=min(args.slots, len(times)), noise=args.noise, seed=args.seed
+    )
     store = Store(args.db)
     counts: dict[str, int] = {}
     started = time.monotonic()

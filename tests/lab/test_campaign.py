@@ -75,3 +75,36 @@ def test_2022_blocks_and_twitter_method_change(tmp_path: Path) -> None:
         "https://meduza.io/": [("onset", "2022-03-04T00:00Z")],
         "https://tvrain.ru/": [("onset", "2022-03-01T00:00Z")],
     })  # fmt: skip
+
+
+def _noisy_verdicts(seed: int) -> list[tuple]:
+    from tests.conftest import TEST_SCENARIOS
+
+    path = TEST_SCENARIOS / "actions.toml"
+    lab = LabProcess(path, slots=4, noise=0.3, seed=seed)
+    try:
+        lab.start()
+        times = sweep(parse_time("2025-01-01"), parse_time("2025-01-01T05:00Z"), HOUR)
+        got: list[tuple] = []
+        opts = LabProbeOptions(timeout=1.0, transfer_seconds=1.0, concurrency=16)
+        run_event_loop(
+            run_campaign(
+                lab,
+                load_scenario(path),
+                times,
+                opts,
+                isps=["Beta"],
+                on_round=lambda at, vs: got.extend((v.time, v.target, v.verdict) for v in vs),
+            )
+        )
+        return sorted(got)
+    finally:
+        lab.close()
+
+
+def test_noise_is_reproducible_from_its_seed() -> None:
+    first, again, other = _noisy_verdicts(1), _noisy_verdicts(1), _noisy_verdicts(2)
+    assert first == again
+    assert first != other
+    failed = sum(v == "blocked" for _, _, v in first) / len(first)
+    assert 0.1 < failed < 0.5  # about the 30% asked for

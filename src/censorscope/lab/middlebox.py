@@ -5,8 +5,8 @@ blockpage, man-in-the-middle, throttle."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
-import random
 import socket
 import struct
 import time
@@ -49,11 +49,13 @@ class Middlebox:
         clock: Clock,
         ports: Ports,
         noise: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.k, self.isp, self.policy = k, isp, policy
         self.world, self.clock, self.ports = world, clock, ports
-        self.noise = noise
-        self._random = random.Random()
+        self.noise, self.seed = noise, seed
+        self._flows: dict[tuple[str, int], int] = {}
+        self._flows_at: object = None
         self.source = vantage_ip(k, 1)
         self.dpi = isp.dpi if isp else Dpi()
 
@@ -65,6 +67,19 @@ class Middlebox:
             pass
         finally:
             writer.transport.abort()
+
+    def _unlucky(self, ip: str, port: int) -> bool:
+        """Does this flow fail at random? Decided by a hash of (seed, ISP, virtual time,
+        destination, how many flows went there at this time), not by a shared random
+        stream: the same scenario, seed and times give the same failures, however the
+        flows interleave."""
+        if self._flows_at != self.clock.now:
+            self._flows_at, self._flows = self.clock.now, {}
+        n = self._flows.get((ip, port), 0)
+        self._flows[(ip, port)] = n + 1
+        text = f"{self.seed}|{self.k}|{self.clock.now.isoformat()}|{ip}|{port}|{n}"
+        draw = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+        return draw / 2**64 < self.noise
 
     def route(self, ip: str, port: int) -> tuple[str, int] | None:
         """Logical destination -> where to connect. None: not part of this internet."""
@@ -86,7 +101,7 @@ class Middlebox:
         if dst is None:
             return
         ip, port = dst
-        if self.noise and port in (80, 443) and self._random.random() < self.noise:
+        if self.noise and port in (80, 443) and self._unlucky(ip, port):
             return reset(writer)  # the background failures of a real network
         now = self.clock.now
         ip_rule = self.policy.lookup("ip", ip, now)

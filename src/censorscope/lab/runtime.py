@@ -83,7 +83,11 @@ Closable = asyncio.Server | asyncio.BaseTransport
 
 
 async def _serve(
-    scenario: Scenario, clocks: list[Clock], workdir: Path, noise: float | None = None
+    scenario: Scenario,
+    clocks: list[Clock],
+    workdir: Path,
+    noise: float | None = None,
+    seed: int = 0,
 ) -> tuple[LabInfo, list[Closable]]:
     world = World.build(scenario)
     sites_ca = Authority("censorscope lab sites CA", workdir)
@@ -124,7 +128,7 @@ async def _serve(
         endpoints = []
         for k, ((vantage, isp), policy) in enumerate(zip(vantages, policies, strict=True)):
             share = 0.0 if isp is None else (isp.noise if noise is None else noise)
-            box = Middlebox(k, isp, policy, world, clock, ports, noise=share)
+            box = Middlebox(k, isp, policy, world, clock, ports, noise=share, seed=seed)
             proxy_port = await listen(box.handle, vantage_ip(k, 2))
             transport, _ = await loop.create_datagram_endpoint(
                 functools.partial(Resolver, world, policy, clock),
@@ -205,13 +209,14 @@ async def serve_forever(
     commands: bool = True,
     slots: int = 1,
     noise: float | None = None,
+    seed: int = 0,
 ) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
     LabInfo; each stdin line {"time": ISO, "slot": N} moves that slot's clock; EOF on stdin
     stops the lab."""
     scenario = load_scenario(path)
     clocks = [Clock(at) for _ in range(slots)]
-    info, servers = await _serve(scenario, clocks, workdir, noise)
+    info, servers = await _serve(scenario, clocks, workdir, noise, seed)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
     if not commands:
@@ -258,6 +263,7 @@ def _main() -> None:
                 Path(opts["workdir"]),
                 slots=opts["slots"],
                 noise=opts.get("noise"),
+                seed=opts.get("seed", 0),
             )
         )
     except Exception:  # noqa: BLE001 - the parent turns this into LabError
@@ -270,7 +276,8 @@ class LabProcess:
     manager; the scenario is validated here, before anything starts.
 
     `slots` clocks can be set independently (rounds at several virtual times at once);
-    `noise`, if given, overrides every ISP's share of randomly failed flows."""
+    `noise`, if given, overrides every ISP's share of randomly failed flows, which `seed`
+    makes reproducible."""
 
     def __init__(
         self,
@@ -279,12 +286,13 @@ class LabProcess:
         *,
         slots: int = 1,
         noise: float | None = None,
+        seed: int = 0,
     ) -> None:
         self.path = str(scenario_path)
         load_scenario(self.path)
         if noise is not None and not 0 <= noise < 1:
             raise LabError(f"noise must be a share between 0 and 1, not {noise}")
-        self.at, self.slots, self.noise = at, max(1, slots), noise
+        self.at, self.slots, self.noise, self.seed = at, max(1, slots), noise, seed
         self._tmp = tempfile.TemporaryDirectory(prefix="censorscope-lab-")
         self._proc: subprocess.Popen[str] | None = None
         self.info: LabInfo | None = None
@@ -296,6 +304,7 @@ class LabProcess:
             "workdir": self._tmp.name,
             "slots": self.slots,
             "noise": self.noise,
+            "seed": self.seed,
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "censorscope.lab.runtime", json.dumps(opts)],
