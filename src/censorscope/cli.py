@@ -155,6 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     rp.add_argument("--traffic", help="traffic series (CSV or IODA JSON) to plot")
 
+    au = sub.add_parser("audit", help="collateral damage of blocking rules on a population")
+    au.add_argument("--rules", required=True, help="scenario TOML, domain list or registry dump")
+    au.add_argument(
+        "--rules-kind", choices=["auto", "scenario", "list", "registry"], default="auto"
+    )
+    au.add_argument(
+        "--domains-as",
+        choices=["suffix", "exact"],
+        default="suffix",
+        help="how a plain domain in a list or dump matches (default: suffix)",
+    )
+    au.add_argument(
+        "--population",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="domain list or Citizen Lab CSV; repeatable",
+    )
+    au.add_argument("--intended", help="the domains the rules are meant to block")
+    au.add_argument("--top", type=int, default=10, help="collateral domains shown per rule")
+    fmt = au.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per rule")
+    fmt.add_argument("--csv", action="store_true", help="one CSV row per rule")
+
     im = sub.add_parser("import", help="bring other tools' measurements into the store")
     im.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
     im.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
@@ -222,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "anomalies":
             return _anomalies(args)
+        if args.command == "audit":
+            return _audit(args, err)
         if args.command == "watch":
             sent = _watch(args.db, args.notify or ["-"], args.events)
             err.print(f"{sent} new alert(s)")
@@ -252,6 +278,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 1
+
+
+def _audit(args: argparse.Namespace, err: Console) -> int:
+    from censorscope.audit import audit
+    from censorscope.populations import load_intended, load_population
+    from censorscope.rulesets import load_rules
+
+    rules = load_rules(args.rules, args.rules_kind, args.domains_as)
+    for line, why in rules.problems[:20]:
+        err.print(f"[yellow]{args.rules}: line {line}:[/] {why}", highlight=False)
+    if len(rules.problems) > 20:
+        err.print(f"[yellow]... and {len(rules.problems) - 20} more problems[/]")
+    pop = load_population(args.population)
+    intended = load_intended(args.intended) if args.intended else None
+    results = audit(rules.rules, pop.domains.values(), intended)
+    rows = [r.to_dict(args.top) for r in results]
+    total = {"rules": len(rules.rules), "rules_matching": len(rows),
+             "population": len(pop), "skipped_lines": len(rules.problems),
+             "intended": sum(int(r["intended"]) for r in rows),  # type: ignore[call-overload]
+             "collateral": len({d.name for r in results for d in r.collateral})}  # fmt: skip
+    if args.json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+        sys.stdout.write(json.dumps({"total": total}) + "\n")
+    elif args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["rule", "match", "pattern", "matches", "intended", "collateral",
+                    "unclassified", "top_collateral"])  # fmt: skip
+        for r in rows:
+            top = " ".join(d["domain"] for d in r["top_collateral"])  # type: ignore[attr-defined]
+            w.writerow([r["rule"], r["match"], r["pattern"], r["matches"], r["intended"],
+                        r["collateral"], r["unclassified"], top])  # fmt: skip
+    else:
+        output.console().print(output.audit_table(rows, total))
+    return 0
 
 
 def _watch(db: str, sinks: list[str], events_file: str) -> int:

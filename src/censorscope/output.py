@@ -123,6 +123,23 @@ def anomalies_table(anomalies: Sequence[Anomaly]) -> Table:
     return t
 
 
+def audit_table(rows: Sequence[dict[str, Any]], total: dict[str, int]) -> Table:
+    t = Table(title=f"Collateral damage: {total['collateral']} collateral domains of "
+              f"{total['population']} ({total['rules_matching']} of {total['rules']} rules "
+              "match)", title_justify="left", header_style="bold")  # fmt: skip
+    for col in ("rule", "match", "pattern", "intended", "collateral", "most popular collateral"):
+        t.add_column(col)
+    for r in rows:
+        top = ", ".join(
+            f"{d['domain']} ({'#' + str(d['rank']) if d['rank'] < 10**9 else 'unranked'}"
+            f"{', ' + d['category'] if d['category'] else ''})"
+            for d in r["top_collateral"][:5]
+        )
+        t.add_row(str(r["rule"]), str(r["match"]), str(r["pattern"]), str(r["intended"]),
+                  f"[bold red]{r['collateral']}[/]" if r["collateral"] else "0", top)  # fmt: skip
+    return t
+
+
 def events_table(events: Sequence[Event]) -> Table:
     t = Table(title="Events registry", title_justify="left", header_style="bold")
     for col in ("time (UTC)", "country", "kind", "subject", "detail", "caused by", "source"):
