@@ -118,3 +118,25 @@ def test_population_merges_ranks_and_categories(tmp_path: Path) -> None:
     pop = load_population([tmp_path / "top.txt", tmp_path / "cl.csv"])
     assert pop.domains["reddit.com"] == Domain("reddit.com", 2, "GRP")
     assert pop.domains["www.reddit.com"].rank > 10**6
+
+
+def test_index_agrees_with_the_plain_matchers_of_the_lab() -> None:
+    import random
+
+    from censorscope.audit import NameIndex
+    from censorscope.matching import rule_matcher
+
+    rng = random.Random(5)
+    words = ["t.co", "twitter", "reddit", "co", "com", "ru", "bbc", "news", "a", "x-y"]
+    names = {".".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(400)}
+    rules = []
+    for i in range(60):
+        kind = rng.choice(["exact", "suffix", "substring", "regex"])
+        pat = rng.choice(sorted(names)) if kind in ("exact", "suffix") else rng.choice(words)
+        if kind == "regex":
+            pat = rng.choice([rf"^{pat}\.", rf"{pat}[0-9]*\.(com|ru)$", rf"(www\.)?{pat}", "o.t"])
+        rules.append(Rule(f"r{i}", "sni", kind, pat, "tls-reset", ("*",)))  # type: ignore[arg-type]
+    index = NameIndex(rules)
+    plain = [rule_matcher(r) for r in rules]
+    for name in names:
+        assert index.match(name) == {i for i, m in enumerate(plain) if m(name)}, name

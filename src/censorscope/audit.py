@@ -57,55 +57,84 @@ class RuleAudit:
 
 
 class NameIndex:
-    """All name rules of a set, indexed; `match(name)` -> indexes of the rules that hit."""
+    """All name rules of a set in one Aho-Corasick automaton; `match(name)` -> indexes of
+    the rules that hit.
+
+    The automaton runs over "\\x01." + name + "\\x00": an exact rule is the word
+    "\\x01.name\\x00", a suffix rule ".suffix\\x00" (the name itself or one under it, on a
+    label boundary), a substring rule the bare string. A regex is tried only on names that
+    contain a literal it requires (found with Python's own regex parser), or on every name
+    when it has none.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
-        self.exact: dict[str, list[int]] = defaultdict(list)
-        self.suffix: dict[str, list[int]] = defaultdict(list)
-        self.automaton = ahocorasick.Automaton()
-        self.regexes: list[tuple[int, re.Pattern[str]]] = []
+        words: dict[str, list[int]] = defaultdict(list)
+        self.gated: dict[str, list[int]] = defaultdict(list)  # literal -> regex rules
+        self.always: list[int] = []
+        self.regex: dict[int, re.Pattern[str]] = {}
         for i, r in enumerate(self.rules):
             if r.on == "ip":
                 continue
             pat = r.pattern if r.case_sensitive else r.pattern.lower()
             if r.match == "exact":
-                self.exact[pat].append(i)
+                words[f"\x01.{pat}\x00"].append(i)
             elif r.match == "suffix":
-                self.suffix[pat.lstrip(".")].append(i)
+                words[f".{pat.lstrip('.')}\x00"].append(i)
             elif r.match == "substring":
-                found = self.automaton.get(pat, None) if pat in self.automaton else None
-                self.automaton.add_word(pat, (found or []) + [i])
+                words[pat].append(i)
             elif r.match == "regex":
-                flags = 0 if r.case_sensitive else re.IGNORECASE
-                self.regexes.append((i, re.compile(r.pattern, flags)))
-        self.has_substrings = len(self.automaton) > 0
-        if self.has_substrings:
+                self.regex[i] = re.compile(r.pattern, 0 if r.case_sensitive else re.IGNORECASE)
+                literal = required_literal(r.pattern)
+                if literal and not r.case_sensitive:
+                    self.gated[literal.lower()].append(i)
+                else:
+                    self.always.append(i)
+        self.automaton = ahocorasick.Automaton()
+        for word, ids in words.items():
+            self.automaton.add_word(word, ("rule", ids))
+        for literal, ids in self.gated.items():
+            old = self.automaton.get(literal, None)
+            if old is not None:  # the same string is also a substring rule
+                self.automaton.add_word(literal, ("both", (old[1], ids)))
+            else:
+                self.automaton.add_word(literal, ("regex", ids))
+        self.empty = len(self.automaton) == 0
+        if not self.empty:
             self.automaton.make_automaton()
-        self.any_regex = (
-            re.compile("|".join(f"(?:{rx.pattern})" for _, rx in self.regexes), re.IGNORECASE)
-            if self.regexes
-            else None
-        )
 
     def match(self, name: str) -> set[int]:
         hits: set[int] = set()
-        if (h := self.exact.get(name)) is not None:
-            hits.update(h)
-        s = name
-        while True:
-            if (h := self.suffix.get(s)) is not None:
-                hits.update(h)
-            dot = s.find(".")
-            if dot < 0:
-                break
-            s = s[dot + 1 :]
-        if self.has_substrings:
-            for _, ids in self.automaton.iter(name):
-                hits.update(ids)
-        if self.any_regex is not None and self.any_regex.search(name):
-            hits.update(i for i, rx in self.regexes if rx.search(name))
+        if not self.empty:
+            for _, (kind, ids) in self.automaton.iter(f"\x01.{name}\x00"):
+                if kind == "rule":
+                    hits.update(ids)
+                else:
+                    if kind == "both":
+                        hits.update(ids[0])
+                        ids = ids[1]
+                    hits.update(i for i in ids if self.regex[i].search(name))
+        for i in self.always:
+            if self.regex[i].search(name):
+                hits.add(i)
         return hits
+
+
+def required_literal(pattern: str) -> str | None:
+    """The longest run of plain characters every match must contain, at the top level of
+    the pattern (not inside an alternative or an optional part); None if under 3."""
+    try:
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    best, run = "", ""
+    for op, arg in parsed:
+        if str(op) == "LITERAL":
+            run += chr(arg)
+            continue
+        best, run = max(best, run, key=len), ""
+    best = max(best, run, key=len)
+    return best if len(best) >= 3 else None
 
 
 @functools.lru_cache(maxsize=1)
