@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     tl.add_argument("--json", action="store_true", help="one JSON object per change")
 
-    wa = sub.add_parser("watch", help="alert once when a target is blocked, unblocked or "
-                        "changes method")  # fmt: skip
+    wa = sub.add_parser(
+        "watch", help="alert once when a target is blocked, unblocked or changes method"
+    )
     wa.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     wa.add_argument(
         "--notify",
@@ -175,9 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     au.add_argument("--intended", help="the domains the rules are meant to block")
     au.add_argument("--top", type=int, default=10, help="collateral domains shown per rule")
+    au.add_argument("--at", type=_time, help="only the rules in force at this time")
     fmt = au.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per rule")
     fmt.add_argument("--csv", action="store_true", help="one CSV row per rule")
+
+    inf = sub.add_parser("infer", help="infer the rules a censor applies")
+    src = inf.add_mutually_exclusive_group(required=True)
+    src.add_argument("--observations", help="CSV domain,blocked (blocked: 1/0, true/false)")
+    src.add_argument("--lab", metavar="SCENARIO", help="probe a lab ISP actively")
+    inf.add_argument("--isp", help="the lab ISP to probe (with --lab)")
+    inf.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="DOMAINS",
+        help="names to start from: comma-separated, or a file; repeatable",
+    )
+    inf.add_argument("--at", type=_time, help="virtual time for the lab (default: now)")
+    inf.add_argument("--budget", type=int, default=200, help="at most this many probes")
+    inf.add_argument("--json", action="store_true")
 
     im = sub.add_parser("import", help="bring other tools' measurements into the store")
     im.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
@@ -246,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _events(args)
         if args.command == "anomalies":
             return _anomalies(args)
+        if args.command == "infer":
+            return _infer(args, err)
         if args.command == "audit":
             return _audit(args, err)
         if args.command == "watch":
@@ -280,12 +300,101 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
+def _infer(args: argparse.Namespace, err: Console) -> int:
+    from censorscope.inference import infer
+
+    probes = 0
+    if args.observations:
+        observations = _read_observations(args.observations)
+        result = infer(observations)
+    else:
+        from censorscope.lab.probing import infer_in_lab
+
+        if not args.isp or not args.seed:
+            raise InputError("--lab", args.lab, "needs --isp and --seed", "name both")
+        seeds = [s for arg in args.seed for s in _seed_names(arg)]
+        at = args.at or datetime.now(UTC)
+        lab = LabProcess(args.lab, any_name=True)
+        try:
+            info = lab.start()
+            info.endpoint(args.isp)  # a clear error for an unknown ISP
+            with output.progress(err) as bar:
+                task = bar.add_task("probing", total=args.budget)
+                result, observations, probes = _run(
+                    infer_in_lab(
+                        lab,
+                        args.isp,
+                        at,
+                        seeds,
+                        args.budget,
+                        on_probe=lambda name, blocked: bar.advance(task),
+                    )
+                )
+        finally:
+            lab.close()
+    rows = [r.to_dict() for r in result.rules]
+    summary = {
+        "observations": len(observations),
+        "probes": probes,
+        "settled": result.settled,
+        "unexplained": result.unexplained,
+    }
+    if args.json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+        sys.stdout.write(json.dumps({"summary": summary}) + "\n")
+    else:
+        output.console().print(output.inference_table(rows, summary))
+    return 0
+
+
+def _seed_names(arg: str) -> list[str]:
+    path = Path(arg)
+    if path.is_file():
+        return [ln.strip().lower() for ln in path.read_text().splitlines() if ln.strip()]
+    return [s.strip().lower() for s in arg.split(",") if s.strip()]
+
+
+def _read_observations(file: str) -> dict[str, bool]:
+    truth = {
+        "1": True,
+        "true": True,
+        "blocked": True,
+        "yes": True,
+        "throttled": True,
+        "0": False,
+        "false": False,
+        "accessible": False,
+        "no": False,
+    }
+    try:
+        lines = Path(file).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(file, "-", "no such file", "give a CSV domain,blocked") from None
+    out: dict[str, bool] = {}
+    for n, line in enumerate(lines, start=1):
+        parts = [p.strip().lower() for p in line.split(",")]
+        if not line.strip() or (n == 1 and parts[0] in ("domain", "name")):
+            continue
+        if len(parts) < 2 or parts[1] not in truth:
+            raise InputError(
+                file,
+                f"line {n}",
+                f"expected domain,blocked, got {line[:60]!r}",
+                "blocked is 1/0, true/false, blocked/accessible",
+            )
+        out[parts[0].rstrip(".")] = truth[parts[1]]
+    return out
+
+
 def _audit(args: argparse.Namespace, err: Console) -> int:
     from censorscope.audit import audit
     from censorscope.populations import load_intended, load_population
     from censorscope.rulesets import load_rules
 
     rules = load_rules(args.rules, args.rules_kind, args.domains_as)
+    if args.at:
+        rules.rules = [r for r in rules.rules if r.in_force(args.at)]
     for line, why in rules.problems[:20]:
         err.print(f"[yellow]{args.rules}: line {line}:[/] {why}", highlight=False)
     if len(rules.problems) > 20:
@@ -294,22 +403,46 @@ def _audit(args: argparse.Namespace, err: Console) -> int:
     intended = load_intended(args.intended) if args.intended else None
     results = audit(rules.rules, pop.domains.values(), intended)
     rows = [r.to_dict(args.top) for r in results]
-    total = {"rules": len(rules.rules), "rules_matching": len(rows),
-             "population": len(pop), "skipped_lines": len(rules.problems),
-             "intended": sum(int(r["intended"]) for r in rows),  # type: ignore[call-overload]
-             "collateral": len({d.name for r in results for d in r.collateral})}  # fmt: skip
+    total = {
+        "rules": len(rules.rules),
+        "rules_matching": len(rows),
+        "population": len(pop),
+        "skipped_lines": len(rules.problems),
+        "intended": sum(int(r["intended"]) for r in rows),  # type: ignore[call-overload]
+        "collateral": len({d.name for r in results for d in r.collateral}),
+    }
     if args.json:
         for r in rows:
             sys.stdout.write(json.dumps(r) + "\n")
         sys.stdout.write(json.dumps({"total": total}) + "\n")
     elif args.csv:
         w = csv.writer(sys.stdout)
-        w.writerow(["rule", "match", "pattern", "matches", "intended", "collateral",
-                    "unclassified", "top_collateral"])  # fmt: skip
+        w.writerow(
+            [
+                "rule",
+                "match",
+                "pattern",
+                "matches",
+                "intended",
+                "collateral",
+                "unclassified",
+                "top_collateral",
+            ]
+        )
         for r in rows:
             top = " ".join(d["domain"] for d in r["top_collateral"])  # type: ignore[attr-defined]
-            w.writerow([r["rule"], r["match"], r["pattern"], r["matches"], r["intended"],
-                        r["collateral"], r["unclassified"], top])  # fmt: skip
+            w.writerow(
+                [
+                    r["rule"],
+                    r["match"],
+                    r["pattern"],
+                    r["matches"],
+                    r["intended"],
+                    r["collateral"],
+                    r["unclassified"],
+                    top,
+                ]
+            )
     else:
         output.console().print(output.audit_table(rows, total))
     return 0

@@ -124,9 +124,13 @@ def anomalies_table(anomalies: Sequence[Anomaly]) -> Table:
 
 
 def audit_table(rows: Sequence[dict[str, Any]], total: dict[str, int]) -> Table:
-    t = Table(title=f"Collateral damage: {total['collateral']} collateral domains of "
-              f"{total['population']} ({total['rules_matching']} of {total['rules']} rules "
-              "match)", title_justify="left", header_style="bold")  # fmt: skip
+    t = Table(
+        title=f"Collateral damage: {total['collateral']} collateral domains of "
+        f"{total['population']} ({total['rules_matching']} of {total['rules']} rules "
+        "match)",
+        title_justify="left",
+        header_style="bold",
+    )
     for col in ("rule", "match", "pattern", "intended", "collateral", "most popular collateral"):
         t.add_column(col)
     for r in rows:
@@ -135,8 +139,41 @@ def audit_table(rows: Sequence[dict[str, Any]], total: dict[str, int]) -> Table:
             f"{', ' + d['category'] if d['category'] else ''})"
             for d in r["top_collateral"][:5]
         )
-        t.add_row(str(r["rule"]), str(r["match"]), str(r["pattern"]), str(r["intended"]),
-                  f"[bold red]{r['collateral']}[/]" if r["collateral"] else "0", top)  # fmt: skip
+        t.add_row(
+            str(r["rule"]),
+            str(r["match"]),
+            str(r["pattern"]),
+            str(r["intended"]),
+            f"[bold red]{r['collateral']}[/]" if r["collateral"] else "0",
+            top,
+        )
+    return t
+
+
+def inference_table(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> Table:
+    state = "settled" if summary["settled"] else "[yellow]ambiguous or incomplete[/]"
+    t = Table(
+        title=f"Inferred rules ({state}; {summary['observations']} observations, "
+        f"{summary['probes']} probes)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for col in ("match", "pattern", "support", "confidence", "alternatives", "explains"):
+        t.add_column(col)
+    for r in rows:
+        alternatives = ", ".join(r["alternatives"][:4])
+        if len(r["alternatives"]) > 4:
+            alternatives += " ..."
+        t.add_row(
+            r["match"],
+            r["pattern"],
+            str(r["support"]),
+            f"{r['confidence']:.2f}",
+            alternatives,
+            ", ".join(r["explains"][:4]),
+        )
+    if summary["unexplained"]:
+        t.add_row("[red]unexplained[/]", ", ".join(summary["unexplained"][:5]), "", "", "", "")
     return t
 
 

@@ -5,13 +5,15 @@ and Host, like a CDN), the tarpit (sites that time out) and the ISPs' page serve
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 
 from censorscope.httpserve import serve_requests
 from censorscope.lab import pages
 from censorscope.lab.ca import Authority
-from censorscope.lab.world import World
+from censorscope.lab.world import ANY_SITE, World
 
+_DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing lingers
 
 
@@ -30,11 +32,15 @@ class Farm:
         site = self.world.site_of_host.get(name or "")
         if site is not None:
             sslobj.context = self.authority.server_context(site.hostnames)
+        elif self.world.any_name and name and _DNS_NAME.match(name):
+            sslobj.context = self.authority.server_context((name,))
 
     def respond(self, path: str, host: str, peer: str) -> bytes:
         site = self.world.site_of_host.get(host)
         if site is None:
-            return pages.not_found()
+            if not self.world.any_name or not _DNS_NAME.match(host):
+                return pages.not_found()
+            return pages.site_page(ANY_SITE, host)
         country = self.world.country_of_source.get(peer, "ZZ")
         if country in site.geo_block:
             return pages.geo_page(site, country)

@@ -88,8 +88,9 @@ async def _serve(
     workdir: Path,
     noise: float | None = None,
     seed: int = 0,
+    any_name: bool = False,
 ) -> tuple[LabInfo, list[Closable]]:
-    world = World.build(scenario)
+    world = World.build(scenario, any_name)
     sites_ca = Authority("censorscope lab sites CA", workdir)
     intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
     farm, page_server = Farm(world, sites_ca), PageServer(world, intercept_ca)
@@ -210,13 +211,14 @@ async def serve_forever(
     slots: int = 1,
     noise: float | None = None,
     seed: int = 0,
+    any_name: bool = False,
 ) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
     LabInfo; each stdin line {"time": ISO, "slot": N} moves that slot's clock; EOF on stdin
     stops the lab."""
     scenario = load_scenario(path)
     clocks = [Clock(at) for _ in range(slots)]
-    info, servers = await _serve(scenario, clocks, workdir, noise, seed)
+    info, servers = await _serve(scenario, clocks, workdir, noise, seed, any_name)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
     if not commands:
@@ -264,6 +266,7 @@ def _main() -> None:
                 slots=opts["slots"],
                 noise=opts.get("noise"),
                 seed=opts.get("seed", 0),
+                any_name=opts.get("any_name", False),
             )
         )
     except Exception:  # noqa: BLE001 - the parent turns this into LabError
@@ -277,7 +280,8 @@ class LabProcess:
 
     `slots` clocks can be set independently (rounds at several virtual times at once);
     `noise`, if given, overrides every ISP's share of randomly failed flows, which `seed`
-    makes reproducible."""
+    makes reproducible. With `any_name` the lab resolves and serves every name (rule
+    inference probes names no scenario lists)."""
 
     def __init__(
         self,
@@ -287,8 +291,10 @@ class LabProcess:
         slots: int = 1,
         noise: float | None = None,
         seed: int = 0,
+        any_name: bool = False,
     ) -> None:
         self.path = str(scenario_path)
+        self.any_name = any_name
         load_scenario(self.path)
         if noise is not None and not 0 <= noise < 1:
             raise LabError(f"noise must be a share between 0 and 1, not {noise}")
@@ -305,6 +311,7 @@ class LabProcess:
             "slots": self.slots,
             "noise": self.noise,
             "seed": self.seed,
+            "any_name": self.any_name,
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "censorscope.lab.runtime", json.dumps(opts)],

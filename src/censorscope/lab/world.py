@@ -25,6 +25,8 @@ TARPIT = "127.10.255.253"
 BLOCKPAGE_IP = "127.30.0.1"
 PAGES = "127.30.0.2"
 BOGON = "10.10.34.35"  # the lab's stand-in for a bogus private answer; never dialled
+ANY_NAME = "127.10.255.252"  # with `any_name`, every unknown name lives here
+ANY_SITE = Site(name="any.invalid", title="A site of the lab's open internet")
 
 
 def vantage_ip(k: int, host: int) -> str:
@@ -39,10 +41,13 @@ class World:
     site_of_ip: dict[str, Site] = field(default_factory=dict)
     country_of_source: dict[str, str] = field(default_factory=dict)
     index: dict[str, int] = field(default_factory=dict)  # vantage name -> K
+    any_name: bool = False  # resolve and serve every name, not just the scenario's sites
 
     @classmethod
-    def build(cls, scenario: Scenario) -> World:
-        w = cls(scenario)
+    def build(cls, scenario: Scenario, any_name: bool = False) -> World:
+        w = cls(scenario, any_name=any_name)
+        if any_name:
+            w.site_of_ip[ANY_NAME] = ANY_SITE
         pinned = {ip for site in scenario.sites for ip in site.pinned}
         n = 0
         for site in scenario.sites:
@@ -67,4 +72,6 @@ class World:
     def resolve(self, hostname: str) -> list[str] | None:
         """The true A records of a name, or None if it does not exist."""
         site = self.site_of_host.get(hostname.lower().rstrip("."))
-        return None if site is None else self.addresses[site.name]
+        if site is None:
+            return [ANY_NAME] if self.any_name else None
+        return self.addresses[site.name]
