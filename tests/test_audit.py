@@ -140,3 +140,14 @@ def test_index_agrees_with_the_plain_matchers_of_the_lab() -> None:
     plain = [rule_matcher(r) for r in rules]
     for name in names:
         assert index.match(name) == {i for i, m in enumerate(plain) if m(name)}, name
+
+
+def test_case_and_trailing_dot_are_per_rule_set(tmp_path: Path) -> None:
+    (tmp_path / "pop.txt").write_text("twitter.com.\nTWITTER.com\n")
+    rules = [Rule("ex", "sni", "exact", "twitter.com", "tls-reset", ("*",))]
+    kept = load_population([tmp_path / "pop.txt"])
+    assert {d.name for r in audit(rules, kept.domains.values()) for d in r.intended} == {
+        "twitter.com"
+    }  # the upper-case name folds; the trailing dot evades the exact rule
+    folded = load_population([tmp_path / "pop.txt"], fold_trailing_dot=True)
+    assert len(folded.domains) == 1

@@ -138,3 +138,20 @@ def test_what_if_audit_predicts_the_lab(tmp_path: Path, capsys: pytest.CaptureFi
     predicted = {d["domain"] for d in tco["top_collateral"]}
     assert predicted == {"reddit.com", "microsoft.com", "rt.com"}
     # ... and the lab run of tests/lab/test_russia.py measures exactly these throttled
+
+
+def test_observations_from_the_store(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from censorscope.records import Measurement, Verdict
+    from censorscope.store import Store
+
+    t = datetime(2021, 3, 10, 12, tzinfo=UTC)
+    with Store(tmp_path / "s.duckdb") as store:
+        for url, verdict in (
+            ("https://reddit.com/", "throttled"),
+            ("https://kremlin.ru/", "accessible"),
+            ("https://x.example/", "inconclusive"),
+        ):
+            store.add(Measurement(url, "MTS", 1, "RU", t), Verdict(url, "MTS", 1, "RU", t, verdict))
+        assert store.observations("MTS") == {"reddit.com": True, "kremlin.ru": False}

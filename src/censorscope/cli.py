@@ -177,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--intended", help="the domains the rules are meant to block")
     au.add_argument("--top", type=int, default=10, help="collateral domains shown per rule")
     au.add_argument("--at", type=_time, help="only the rules in force at this time")
+    au.add_argument(
+        "--case-sensitive",
+        action="store_true",
+        help="the DPI compares names case-sensitively (default: it folds case)",
+    )
+    au.add_argument(
+        "--fold-trailing-dot",
+        action="store_true",
+        help="treat 'name.' as 'name' (real DPIs did not: the dot evaded them)",
+    )
     fmt = au.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per rule")
     fmt.add_argument("--csv", action="store_true", help="one CSV row per rule")
@@ -185,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = inf.add_mutually_exclusive_group(required=True)
     src.add_argument("--observations", help="CSV domain,blocked (blocked: 1/0, true/false)")
     src.add_argument("--lab", metavar="SCENARIO", help="probe a lab ISP actively")
+    src.add_argument("--db", help="observations from a store's verdicts (latest per name)")
+    inf.add_argument("--vantage", help="with --db: only this vantage's verdicts")
     inf.add_argument("--isp", help="the lab ISP to probe (with --lab)")
     inf.add_argument(
         "--seed",
@@ -304,8 +316,12 @@ def _infer(args: argparse.Namespace, err: Console) -> int:
     from censorscope.inference import infer
 
     probes = 0
-    if args.observations:
-        observations = _read_observations(args.observations)
+    if args.observations or args.db:
+        if args.db:
+            with Store(args.db) as store:
+                observations = store.observations(args.vantage)
+        else:
+            observations = _read_observations(args.observations)
         result = infer(observations)
     else:
         from censorscope.lab.probing import infer_in_lab
@@ -395,11 +411,13 @@ def _audit(args: argparse.Namespace, err: Console) -> int:
     rules = load_rules(args.rules, args.rules_kind, args.domains_as)
     if args.at:
         rules.rules = [r for r in rules.rules if r.in_force(args.at)]
+    if args.case_sensitive:
+        rules.rules = [dataclasses.replace(r, case_sensitive=True) for r in rules.rules]
     for line, why in rules.problems[:20]:
         err.print(f"[yellow]{args.rules}: line {line}:[/] {why}", highlight=False)
     if len(rules.problems) > 20:
         err.print(f"[yellow]... and {len(rules.problems) - 20} more problems[/]")
-    pop = load_population(args.population)
+    pop = load_population(args.population, fold_trailing_dot=args.fold_trailing_dot)
     intended = load_intended(args.intended) if args.intended else None
     results = audit(rules.rules, pop.domains.values(), intended)
     rows = [r.to_dict(args.top) for r in results]

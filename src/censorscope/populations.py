@@ -26,8 +26,9 @@ class Population:
         return len(self.domains)
 
 
-def load_population(paths: Sequence[str | Path]) -> Population:
-    """Merge lists: a domain keeps its best rank and any category a list gives it."""
+def load_population(paths: Sequence[str | Path], fold_trailing_dot: bool = False) -> Population:
+    """Merge lists: a domain keeps its best rank and any category a list gives it. Names
+    keep a trailing dot unless `fold_trailing_dot` (as real DPIs kept it)."""
     pop = Population()
     for path in paths:
         try:
@@ -46,7 +47,7 @@ def load_population(paths: Sequence[str | Path]) -> Population:
             rank = i if ranked else UNRANKED
             if not raw:
                 continue
-            name = ascii_name(raw)
+            name = ascii_name(raw.rstrip(".") if fold_trailing_dot else raw)
             if name is None:
                 pop.skipped.append((str(path), n, f"{raw[:60]!r} is not a domain name"))
                 continue

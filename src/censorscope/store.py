@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import numpy as np
@@ -280,6 +281,22 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{files[0]}...: not OONI observation CSVs? {exc}") from exc
         return int(after - before)
+
+    def observations(self, vantage: str | None = None) -> dict[str, bool]:
+        """Hostname -> blocked (blocked or throttled) from each name's latest verdict;
+        inconclusive verdicts say nothing."""
+        self.flush()
+        rows = self.db.execute(
+            """SELECT target, arg_max(verdict, time) FROM verdicts
+               WHERE verdict != 'inconclusive' AND ($v IS NULL OR vantage = $v)
+               GROUP BY target""",
+            {"v": vantage},
+        ).fetchall()
+        out: dict[str, bool] = {}
+        for target, verdict in rows:
+            host = (urlsplit(target).hostname or target).lower()
+            out[host] = out.get(host, False) or verdict in ("blocked", "throttled")
+        return out
 
     def sent_alerts(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT key FROM alerts").fetchall()}
