@@ -28,3 +28,15 @@ def test_bucket_starts_full_then_paces() -> None:
     b = TokenBucket(1000, 2000)
     assert b.reserve(2000, 0.0) == 0.0
     assert b.reserve(1000, 0.0) == pytest.approx(1.0)
+
+
+def test_ooni_handshake_metric_on_the_throttled_twitter_trace() -> None:
+    from censorscope.rate import handshake_read_kbps, handshake_throttled
+
+    # OONI-2022: reads of 517+507 bytes at 5.78 s and 848 bytes at 9.47 s, timeout at 10.16 s
+    throttled = [(5.78, 517), (5.78, 507), (9.47, 848)]
+    assert handshake_read_kbps(throttled) == pytest.approx(1872 * 8 / 1000 / 9.47)
+    assert handshake_throttled(throttled, ended_at=10.16)
+    fast = [(0.031, 517), (0.032, 2900), (0.045, 1300)]
+    assert not handshake_throttled(fast, ended_at=0.05)
+    assert handshake_read_kbps([]) is None

@@ -25,3 +25,24 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
     if t_end - t_a <= 0:
         return b_end * 8 / 1000 / t_end
     return (b_end - b_a) * 8 / 1000 / (t_end - t_a)
+
+
+# OONI's throttling metric for a TLS handshake: the bytes read during the handshake over
+# the time of the last successful read. A handshake that reads a few hundred bytes a
+# second, or fewer, is being held back; a normal one reads kilobytes in milliseconds.
+HANDSHAKE_SLOW_KBPS = 20.0
+HANDSHAKE_SLOW_AFTER = 1.0  # seconds: a short handshake says nothing about throughput
+
+
+def handshake_read_kbps(reads: list[tuple[float, int]]) -> float | None:
+    """kbit/s from (seconds since the handshake began, bytes) of each successful read."""
+    done = [(t, n) for t, n in reads if n > 0]
+    if not done or done[-1][0] <= 0:
+        return None
+    return sum(n for _, n in done) * 8 / 1000 / done[-1][0]
+
+
+def handshake_throttled(reads: list[tuple[float, int]], ended_at: float) -> bool:
+    """Throttled by OONI's metric: slow reads over a handshake that dragged on."""
+    speed = handshake_read_kbps(reads)
+    return speed is not None and ended_at >= HANDSHAKE_SLOW_AFTER and speed < HANDSHAKE_SLOW_KBPS

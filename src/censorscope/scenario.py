@@ -40,6 +40,7 @@ class Isp:
     blockpage_redirect: str = ""
     noise: float = 0.0  # share of flows that fail at random (resets), as on a real network
     utc_offset: float = 0.0  # hours; where the daily traffic cycle peaks in the evening
+    shape_kbps: float = 0.0  # a smooth path-wide shaper on every flow (0: none), not by SNI
 
     @property
     def name(self) -> str:
@@ -89,7 +90,14 @@ class Scenario:
 _TOP = {"scenario", "control", "isp", "site", "rule"}
 _SCENARIO_KEYS = {"name", "description", "include"}
 _VANTAGE_KEYS = {"name", "asn", "country"}
-_ISP_KEYS = _VANTAGE_KEYS | {"dpi", "blockpage_title", "blockpage_redirect", "noise", "utc_offset"}
+_ISP_KEYS = _VANTAGE_KEYS | {
+    "dpi",
+    "blockpage_title",
+    "blockpage_redirect",
+    "noise",
+    "utc_offset",
+    "shape_kbps",
+}
 _DPI_KEYS = {"reassembles", "case_sensitive", "inspect_packets"}
 _SITE_KEYS = {
     "name",
@@ -192,6 +200,9 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
             ),
             noise=v.share(tbl.get("noise", 0.0), f"{where}.noise"),
             utc_offset=v.offset(tbl.get("utc_offset", 0), f"{where}.utc_offset"),
+            shape_kbps=v.number(tbl["shape_kbps"], f"{where}.shape_kbps")
+            if "shape_kbps" in tbl
+            else 0.0,
         )
         if any(x.name.lower() == isp.name.lower() for x in scen.isps):
             raise ScenarioError(

@@ -24,6 +24,7 @@ from censorscope.scenario import Dpi, Isp
 
 FLOW_LIMIT = 300.0  # no relayed flow outlives this
 POLICER_BURST = 16 * 1024  # the 2021 throttler let ~16 KB through before dropping
+SHAPER_BURST = 4 * 1024
 SEGMENT = 1460
 _FLOW_ACTIONS = ("tls-reset", "tls-drop", "throttle")
 
@@ -183,6 +184,11 @@ class Middlebox:
             up_bucket = TokenBucket(rate, POLICER_BURST)
             down_bucket = TokenBucket(rate, POLICER_BURST)
             free = rule.after_bytes
+        elif self.isp is not None and self.isp.shape_kbps:
+            # path-wide shaping: every flow, a small burst, smooth pacing
+            rate = self.isp.shape_kbps * 1000 / 8
+            up_bucket = TokenBucket(rate, SHAPER_BURST)
+            down_bucket = TokenBucket(rate, SHAPER_BURST)
         upstream = _pump(reader, up_w, up_bucket, free, first)
         downstream = _pump(up_r, writer, down_bucket, free, [])
         try:

@@ -1,0 +1,68 @@
+"""Throttling detection users can trust: SNI policers at several rates are found with their
+rate; a path-wide shaper is slowness for every SNI, not throttling; an unthrottled target
+is never called throttled."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from censorscope.lab.rounds import LabProbeOptions, probe_config, run_round
+from censorscope.lab.runtime import LAB_NETWORKS, LabProcess
+from censorscope.probe.measure import Probe
+from censorscope.records import Target
+from censorscope.scenario import load_scenario
+from censorscope.verdict import decide
+from tests.conftest import TEST_SCENARIOS
+
+PATH = TEST_SCENARIOS / "shaped.toml"
+AT = datetime(2025, 1, 1, tzinfo=UTC)
+OPTS = LabProbeOptions(timeout=2.0, transfer_seconds=1.5)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = LabProcess(PATH)
+    lab.start()
+    yield lab
+    lab.close()
+
+
+@pytest.fixture(scope="module")
+async def verdicts(lab: LabProcess) -> dict:
+    return {(v.target, v.vantage): v for v in await run_round(lab, load_scenario(PATH), AT, OPTS)}
+
+
+def test_shaped_path_is_slow_for_every_sni_not_throttled(verdicts: dict) -> None:
+    plain = verdicts[("https://plain.test/", "Shaped")]
+    assert (plain.verdict, plain.rule) == ("accessible", "ok.path-slow")
+    assert plain.evidence["rate_kbps"] == pytest.approx(1000, rel=0.15)
+    slow = verdicts[("https://slow.test/", "Shaped")]  # a policer on top of the shaper
+    assert slow.verdict == "throttled" and slow.rate_kbps == pytest.approx(130, rel=0.15)
+
+
+@pytest.mark.parametrize("rate", [64, 130, 500])
+def test_policers_found_with_their_rate(verdicts: dict, rate: int) -> None:
+    v = verdicts[(f"https://p{rate}.test/", "Policing")]
+    assert v.verdict == "throttled" and v.rate_kbps == pytest.approx(rate, rel=0.15)
+
+
+async def test_no_throttling_on_an_unthrottled_target_in_100_runs(lab: LabProcess) -> None:
+    info = lab.info
+    assert info is not None
+    lab.set_time(AT)
+    e = info.endpoint("Policing")
+    probe, control = (
+        Probe(probe_config(info, e, OPTS)),
+        Probe(probe_config(info, info.control, OPTS)),
+    )
+    target = Target("https://plain.test/")
+    c = await control.measure(target, info.control.vantage, AT, throughput=False)
+    sem = asyncio.Semaphore(20)
+
+    async def one() -> str:
+        async with sem:
+            return decide(await probe.measure(target, e.vantage, AT), c, LAB_NETWORKS).verdict
+
+    results = await asyncio.gather(*(one() for _ in range(100)))
+    assert results.count("throttled") == 0 and results.count("accessible") == 100
