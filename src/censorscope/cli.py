@@ -35,7 +35,7 @@ from censorscope.records import Measurement, Target, Vantage, Verdict
 from censorscope.scenario import Scenario, load_scenario
 from censorscope.store import Store
 from censorscope.targets import load_targets
-from censorscope.timeline import explain, find_changes
+from censorscope.timeline import changes_in
 from censorscope.timeparse import parse_duration, parse_time
 from censorscope.traffic import detect_drops, grid, read_series, to_csv_rows
 
@@ -472,12 +472,8 @@ def _watch(db: str, sinks: list[str], events_file: str) -> int:
         raise InputError(db, "--db", "no such store", "measure something first")
     events = load_events(events_file)
     with Store(db) as store:
-        per_vantage = find_changes(store.series("vantage"))
-        per_country = find_changes(store.series("country"))
-        changes = [
-            {"level": "country", **d}
-            for d in explain(per_country, per_vantage, store.vantages_by_country(), events)
-        ]
+        per_vantage, explained = changes_in(store, events)
+        changes = [{"level": "country", **d} for d in explained]
         changes += [{"level": "vantage", **c.to_dict()} for c in per_vantage]
         fresh = pending(changes, store.sent_alerts())
         for sink in sinks:
@@ -491,9 +487,7 @@ def _timeline(args: argparse.Namespace) -> int:
         raise InputError(args.db, "--db", "no such store", "run lab run/campaign or measure first")
     events = load_events(args.events)
     with Store(args.db) as store:
-        per_vantage = find_changes(store.series("vantage", args.target))
-        per_country = find_changes(store.series("country", args.target))
-        explained = explain(per_country, per_vantage, store.vantages_by_country(), events)
+        per_vantage, explained = changes_in(store, events, args.target)
     if args.json:
         for d in explained:
             sys.stdout.write(json.dumps({"level": "country", **d}) + "\n")

@@ -77,7 +77,3 @@ def load_events(path: str | Path = REGISTRY) -> list[Event]:
                     "name the id of another event",
                 )
     return sorted(events, key=lambda e: e.time)
-
-
-def for_target(events: list[Event], hostname: str, country: str = "") -> list[Event]:
-    return [e for e in events if e.about(hostname) and (not country or e.country == country)]

@@ -22,7 +22,6 @@ class Policy:
         self._exact: dict[str, dict[str, list[tuple[int, Rule]]]] = {}
         self._suffix: dict[str, dict[str, list[tuple[int, Rule]]]] = {}
         self._scan: dict[str, list[tuple[int, Rule, Matcher]]] = {}
-        self._fold: dict[str, bool] = {}
         for i, rule in enumerate(rules):
             cs = rule.case_sensitive or case_sensitive
             if rule.match in ("exact", "suffix") and rule.on != "ip" and not cs:

@@ -120,10 +120,6 @@ class TcpConnect:
     failure: str | None = None
     t: float = 0.0
 
-    @property
-    def success(self) -> bool:
-        return self.failure is None
-
 
 @dataclass(slots=True)
 class TlsHandshake:

@@ -23,7 +23,7 @@ from matplotlib.patches import Patch
 
 from censorscope.records import Event
 from censorscope.store import Store
-from censorscope.timeline import explain, find_changes
+from censorscope.timeline import changes_in
 from censorscope.traffic import Anomaly, Series, detect_drops
 
 COLOURS = {
@@ -40,9 +40,7 @@ def write_report(
     store: Store, out: Path, events: Sequence[Event], traffic: Sequence[Series] = ()
 ) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    per_vantage = find_changes(store.series("vantage"))
-    per_country = find_changes(store.series("country"))
-    explained = explain(per_country, per_vantage, store.vantages_by_country(), events)
+    _, explained = changes_in(store, events)
     targets = [
         r[0]
         for r in store.db.execute("SELECT DISTINCT target FROM verdicts ORDER BY target").fetchall()

@@ -83,9 +83,6 @@ class Scenario:
                 return isp
         raise KeyError(name)
 
-    def rules_for(self, isp: str, at: datetime | None) -> list[Rule]:
-        return [r for r in self.rules if isp in r.isps and r.in_force(at)]
-
 
 _TOP = {"scenario", "control", "isp", "site", "rule"}
 _SCENARIO_KEYS = {"name", "description", "include"}

@@ -19,11 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from censorscope.records import Event
+
+if TYPE_CHECKING:
+    from censorscope.store import Store
 
 EPS = 0.1
 PENALTY = 8.0
@@ -263,3 +267,13 @@ def explain(
         ]
         out.append(d)
     return out
+
+
+def changes_in(
+    store: Store, events: Sequence[Event], target: str | None = None
+) -> tuple[list[Change], list[dict[str, object]]]:
+    """Per-vantage changes, and the country-level ones explained (vantages agreeing,
+    registry events near them): what `timeline`, `watch` and `report` all show."""
+    per_vantage = find_changes(store.series("vantage", target))
+    per_country = find_changes(store.series("country", target))
+    return per_vantage, explain(per_country, per_vantage, store.vantages_by_country(), events)

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -117,8 +117,6 @@ def detect_drops(
 
 
 def _dt(epoch: object) -> datetime:
-    from datetime import UTC
-
     return datetime.fromtimestamp(int(epoch), UTC)  # type: ignore[call-overload]
 
 

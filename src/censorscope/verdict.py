@@ -147,8 +147,8 @@ def observe(
     f["rate_kbps"], f["control_sni_kbps"], f["throttle"] = _throttle(v)
 
     if c is None or (not c.resolver_alive and not _final_ok(c)):
-        f.update(control="missing", control_bogon=False, dns_consistent=None, geo=False)
-        f["geo"] = _geo(v, None)
+        f.update(control="missing", control_bogon=False, dns_consistent=None)
+        f["geo"] = _geo(v, None, f["verified"])
         return f
     c_addrs = _answers(c)
     f["control_addresses"] = c_addrs or None
@@ -157,9 +157,9 @@ def observe(
         f["control_failure"] = _first_failure(c, None)[1]
     f["control_bogon"] = bool(c_addrs) and all(is_bogon(a, bogon_exempt) for a in c_addrs)
     f["control_status"] = c.requests[-1].status_code if c.requests else None
-    f["dns_consistent"] = _dns_consistent(v, c, v_addrs, c_addrs)
-    f["geo"] = _geo(v, c)
-    f["http_diff"] = _http_diff(v, c)
+    f["dns_consistent"] = _dns_consistent(v, c, v_addrs, c_addrs, f["verified"])
+    f["geo"] = _geo(v, c, f["verified"])
+    f["http_diff"] = _http_diff(v, c, f["verified"])
     return f
 
 
@@ -219,31 +219,31 @@ def _blockpage(m: Measurement, c: Measurement | None) -> str | None:
 
 
 def _dns_consistent(
-    v: Measurement, c: Measurement, v_addrs: list[str], c_addrs: list[str]
+    v: Measurement, c: Measurement, v_addrs: list[str], c_addrs: list[str], verified: bool
 ) -> bool | None:
     if not v_addrs or not c_addrs:
         return None
     if set(v_addrs) & set(c_addrs):
         return True
     # CDNs answer differently per region: a certificate that verifies settles it
-    if any(h.failure is None for h in v.tls_handshakes):
+    if verified:
         return True
     vr, cr = (v.requests[-1] if v.requests else None), (c.requests[-1] if c.requests else None)
     return bool(vr and cr and vr.title and vr.title == cr.title)
 
 
-def _geo(v: Measurement, c: Measurement | None) -> bool:
+def _geo(v: Measurement, c: Measurement | None, verified: bool) -> bool:
     """A 403/451 from the genuine server (verified TLS) that the control did not get too."""
     if not v.requests or v.requests[-1].status_code not in (403, 451):
         return False
     status = v.requests[-1].status_code
     if c is not None and c.requests and c.requests[-1].status_code == status:
         return False  # refused everywhere: not about this region
-    return any(h.failure is None for h in v.tls_handshakes)
+    return verified
 
 
-def _http_diff(v: Measurement, c: Measurement) -> bool:
-    if not v.requests or not c.requests or any(h.failure is None for h in v.tls_handshakes):
+def _http_diff(v: Measurement, c: Measurement, verified: bool) -> bool:
+    if not v.requests or not c.requests or verified:
         return False
     vr, cr = v.requests[-1], c.requests[-1]
     return vr.status_code != cr.status_code or (bool(cr.title) and vr.title != cr.title)

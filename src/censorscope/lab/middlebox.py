@@ -177,18 +177,19 @@ class Middlebox:
                 break
             up_w.write(chunk)
             first.clear()
+        # (kbit/s, burst, bytes let through first): an SNI policer, else the ISP's
+        # path-wide shaper (every flow, a small burst, smooth pacing), else nothing
+        limit: tuple[float, int, int] | None = None
+        if rule is not None and rule.action == "throttle" and rule.rate_kbps:
+            limit = (rule.rate_kbps, POLICER_BURST, rule.after_bytes)
+        elif self.isp is not None and self.isp.shape_kbps:
+            limit = (self.isp.shape_kbps, SHAPER_BURST, 0)
         up_bucket = down_bucket = None
         free = 0
-        if rule is not None and rule.action == "throttle" and rule.rate_kbps:
-            rate = rule.rate_kbps * 1000 / 8
-            up_bucket = TokenBucket(rate, POLICER_BURST)
-            down_bucket = TokenBucket(rate, POLICER_BURST)
-            free = rule.after_bytes
-        elif self.isp is not None and self.isp.shape_kbps:
-            # path-wide shaping: every flow, a small burst, smooth pacing
-            rate = self.isp.shape_kbps * 1000 / 8
-            up_bucket = TokenBucket(rate, SHAPER_BURST)
-            down_bucket = TokenBucket(rate, SHAPER_BURST)
+        if limit is not None:
+            kbps, burst, free = limit
+            up_bucket = TokenBucket(kbps * 125, burst)
+            down_bucket = TokenBucket(kbps * 125, burst)
         upstream = _pump(reader, up_w, up_bucket, free, first)
         downstream = _pump(up_r, writer, down_bucket, free, [])
         try:
