@@ -1,13 +1,50 @@
 """Estimating a transfer rate from (seconds, cumulative bytes) samples. Pure.
 
-A policer lets an initial burst through at line rate, then holds the flow to its rate;
-the mean over the whole transfer overstates the rate. We take the slope over the last
-two thirds of the transfer, which excludes the burst.
+A policer lets an initial burst through at line rate, then drops what exceeds its rate,
+so TCP delivers the rest in clumps with stalls between them: each clump carries what the
+bucket earned since the previous one ended. A shaper delays instead, so the rest arrives
+smoothly. Either way the mean over the whole transfer overstates the rate. We split the
+transfer at pauses and take the bytes of whole clumps over the time they were earned in,
+leaving out the first (it carries the initial burst), the second when there is a choice
+(the bucket was not empty before it) and a last one cut short by the end of the data.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import dataclass
+
+PAUSE_SECONDS = 0.05  # a gap this long between reads splits a transfer into clumps
+CLUMP_BYTES = 4 * 1460  # a clump this big after a pause came at line rate: a burst
+
+
+@dataclass(frozen=True, slots=True)
+class Clump:
+    start: float
+    end: float
+    bytes: int
+
+
+def clumps(samples: list[tuple[float, int]]) -> list[Clump]:
+    out: list[Clump] = []
+    before = 0
+    first = 0
+    for i in range(1, len(samples) + 1):
+        if i == len(samples) or samples[i][0] - samples[i - 1][0] >= PAUSE_SECONDS:
+            out.append(Clump(samples[first][0], samples[i - 1][0], samples[i - 1][1] - before))
+            before, first = samples[i - 1][1], i
+    return out
+
+
+def pattern(samples: list[tuple[float, int]]) -> str | None:
+    """'policing' (bursts between stalls), 'smooth' (shaping, or a plain slow path), or
+    None when the transfer was too short to tell."""
+    cs = clumps(samples)
+    if len(cs) >= 3 and sum(c.bytes >= CLUMP_BYTES for c in cs[1:]) >= 2:
+        return "policing"
+    if len(samples) >= 8 and samples[-1][0] >= 0.2:
+        return "smooth"
+    return None
 
 
 def estimate_kbps(samples: list[tuple[float, int]]) -> float:
@@ -17,7 +54,19 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
     if t_end <= 0:
         return 0.0
     # fast transfers: too short for a burst to matter
-    if t_end < 0.2 or len(samples) < 4:
+    if t_end < 0.2:
+        return b_end * 8 / 1000 / t_end
+    cs = clumps(samples)
+    if len(cs) >= 3:
+        earned = list(zip(cs[1:], cs, strict=False))  # (clump, the one before it)
+        if cs[-1].bytes < 0.9 * max(c.bytes for c in cs[1:-1]):
+            earned.pop()  # the data ran out in the middle of it
+        if len(earned) >= 2:
+            earned.pop(0)
+        seconds = sum(c.end - prev.end for c, prev in earned)
+        if seconds > 0:
+            return sum(c.bytes for c, _ in earned) * 8 / 1000 / seconds
+    if len(samples) < 4:
         return b_end * 8 / 1000 / t_end
     times = [t for t, _ in samples]
     i = bisect_left(times, t_end / 3)

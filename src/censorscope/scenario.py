@@ -17,7 +17,7 @@ from typing import Any
 from censorscope.errors import ScenarioError
 from censorscope.matching import compile_match
 from censorscope.records import ACTIONS, MATCHES_FOR_TRIGGER, Rule, Vantage
-from censorscope.timeparse import parse_time
+from censorscope.timeparse import parse_duration, parse_time
 
 DOWN_MODES = ("refuse", "timeout")
 SPOOF_KINDS = ("bogon", "blockpage")
@@ -30,6 +30,10 @@ class Dpi:
     reassembles: bool = False  # does it join a ClientHello split across segments?
     case_sensitive: bool = False
     inspect_packets: int = 1  # how many client packets it looks at before giving up
+    # the 2021 TSPU's traits (CP-T); 0 turns each off
+    random_cutoff: int = 0  # a first packet this long that is no protocol ends inspection
+    keep_packets: int = 0  # packets still inspected after another TLS record or a proxy
+    flow_idle: float = 0.0  # seconds a throttled 4-tuple stays throttled, across RST/FIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,14 @@ _ISP_KEYS = _VANTAGE_KEYS | {
     "utc_offset",
     "shape_kbps",
 }
-_DPI_KEYS = {"reassembles", "case_sensitive", "inspect_packets"}
+_DPI_KEYS = {
+    "reassembles",
+    "case_sensitive",
+    "inspect_packets",
+    "random_cutoff",
+    "keep_packets",
+    "flow_idle",
+}
 _SITE_KEYS = {
     "name",
     "title",
@@ -190,6 +201,15 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
                 inspect_packets=v.integer(
                     dpi_tbl.get("inspect_packets", 1), f"{where}.dpi.inspect_packets", lo=1
                 ),
+                random_cutoff=v.integer(
+                    dpi_tbl.get("random_cutoff", 0), f"{where}.dpi.random_cutoff", lo=0
+                ),
+                keep_packets=v.integer(
+                    dpi_tbl.get("keep_packets", 0), f"{where}.dpi.keep_packets", lo=0
+                ),
+                flow_idle=v.duration(dpi_tbl["flow_idle"], f"{where}.dpi.flow_idle")
+                if "flow_idle" in dpi_tbl
+                else 0.0,
             ),
             blockpage_title=v.string(tbl.get("blockpage_title", ""), f"{where}.blockpage_title"),
             blockpage_redirect=v.string(
@@ -345,6 +365,13 @@ class _Validator:
         if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 14:
             raise self.fail(where, f"must be hours from UTC, -14 to 14, not {value!r}")
         return float(value)
+
+    def duration(self, value: Any, where: str) -> float:
+        """Seconds, from a string like '10m'."""
+        try:
+            return parse_duration(self.string(value, where)).total_seconds()
+        except ValueError as exc:
+            raise self.fail(where, str(exc)) from None
 
     def hostname(self, value: Any, where: str) -> str:
         name = self.string(value, where).lower()

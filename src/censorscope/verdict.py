@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from censorscope.blockpage import is_bogon, match_dns, match_http
+from censorscope.rate import pattern
 from censorscope.records import Measurement, Verdict
 
 PRESENT = object()  # condition: the feature is set (not None / not False)
@@ -109,6 +110,7 @@ _EVIDENCE = {
     "control_status",
     "rate_kbps",
     "control_sni_kbps",
+    "slowdown",
     "failed_addresses",
     "control_failure",
 }
@@ -144,7 +146,7 @@ def observe(
     f["http_status"] = last.status_code if last and last.status_code else None
     f["blockpage"] = _blockpage(v, c)
     f["dns_bogon"] = bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
-    f["rate_kbps"], f["control_sni_kbps"], f["throttle"] = _throttle(v)
+    f["rate_kbps"], f["control_sni_kbps"], f["throttle"], f["slowdown"] = _throttle(v)
 
     if c is None or (not c.resolver_alive and not _final_ok(c)):
         f.update(control="missing", control_bogon=False, dns_consistent=None)
@@ -249,24 +251,28 @@ def _http_diff(v: Measurement, c: Measurement, verified: bool) -> bool:
     return vr.status_code != cr.status_code or (bool(cr.title) and vr.title != cr.title)
 
 
-def _throttle(v: Measurement) -> tuple[float | None, float | None, str | None]:
-    """(target rate, control-SNI rate, "sni" | "path" | "unconfirmed" | None).
+def _throttle(
+    v: Measurement,
+) -> tuple[float | None, float | None, str | None, str | None]:
+    """(target rate, control-SNI rate, "sni" | "path" | "unconfirmed" | None, how the slow
+    transfer arrived: "policing" | "smooth" | None).
 
     The pair compared is the last complete one: a target-SNI and a control-SNI transfer
     made at the same time over the same path."""
     sni = v.tls_handshakes[0].server_name if v.tls_handshakes else ""
     if not v.throughput or v.throughput[0].bytes == 0:
-        return None, None, None
+        return None, None, None, None
     first = v.throughput[0]
     if first.rate_kbps >= SLOW_KBPS:
-        return first.rate_kbps, None, None
+        return first.rate_kbps, None, None, None
     pairs = [v.throughput[i : i + 2] for i in range(1, len(v.throughput) - 1, 2)]
     complete = [p for p in pairs if all(t.failure is None and t.bytes for t in p)]
     if not complete:
-        return first.rate_kbps, None, "unconfirmed"
+        return first.rate_kbps, None, "unconfirmed", pattern(first.samples)
     target, control = (complete[-1][0], complete[-1][1])
     if target.sni != sni:
         target, control = control, target
+    how = pattern(target.samples)
     if target.rate_kbps <= THROTTLE_RATIO * control.rate_kbps:
-        return target.rate_kbps, control.rate_kbps, "sni"
-    return target.rate_kbps, control.rate_kbps, "path"
+        return target.rate_kbps, control.rate_kbps, "sni", how
+    return target.rate_kbps, control.rate_kbps, "path", how

@@ -17,7 +17,7 @@ from tests.conftest import TEST_SCENARIOS
 
 PATH = TEST_SCENARIOS / "shaped.toml"
 AT = datetime(2025, 1, 1, tzinfo=UTC)
-OPTS = LabProbeOptions(timeout=2.0, transfer_seconds=1.5)
+OPTS = LabProbeOptions(timeout=2.0, transfer_seconds=2.5)  # three bursts at 64 kbit/s
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import re
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from censorscope.lab import pages
 from censorscope.lab.clock import Clock
@@ -24,9 +26,16 @@ from censorscope.scenario import Dpi, Isp
 
 FLOW_LIMIT = 300.0  # no relayed flow outlives this
 POLICER_BURST = 16 * 1024  # the 2021 throttler let ~16 KB through before dropping
+# after a drop, nothing passes until the bucket holds this much again: bursts and stalls
+# (CP-T saw ~900 ms stalls after the first 16 KB; half the bucket keeps a lab transfer short)
+POLICER_STALL_TO = POLICER_BURST // 2
+# a packet sent with a TTL below DPI_HOP dies before the DPI; below SERVER_HOP, after it
+# and before the server (CP-T: the throttler within 5 hops of the user)
+DPI_HOP, SERVER_HOP = 2, 6
 SHAPER_BURST = 4 * 1024
 SEGMENT = 1460
 _FLOW_ACTIONS = ("tls-reset", "tls-drop", "throttle")
+_HOST_LINE = re.compile(rb"\r\nHost:[ \t]*([^\r\n:]*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,27 @@ class Ports:
     tarpit: int
     pages_tls: int
     pages_http: int
+
+
+@dataclass(slots=True)
+class FlowState:
+    """What the DPI decided about one flow, kept while packets come (and, for a throttled
+    4-tuple on a TSPU, across its RST or FIN until it has been idle for `flow_idle`)."""
+
+    inspector: FlowInspector
+    rule: Rule | None = None
+    inspecting: bool = True
+    fakes: list[bytes] = field(default_factory=list)  # injected packets the server gets
+
+    def decide(self, decision: object, policy: Policy, dpi: Dpi, now: datetime) -> None:
+        if isinstance(decision, Found):
+            value = decision.value
+            if decision.trigger == "sni" and not dpi.case_sensitive:
+                value = value.lower()
+            self.rule = policy.lookup(decision.trigger, value, now) or self.rule
+            self.inspecting = False
+        elif decision == STOP:
+            self.inspecting = False
 
 
 class Middlebox:
@@ -59,6 +89,31 @@ class Middlebox:
         self._flows_at: object = None
         self.source = vantage_ip(k, 1)
         self.dpi = isp.dpi if isp else Dpi()
+        self.live: dict[tuple[str, int], FlowState] = {}  # by the client's address
+        self.throttled: dict[tuple[str, int, str, int], tuple[Rule, datetime]] = {}
+
+    def inject(self, packet: bytes, client: tuple[str, int], ttl: int) -> bool:
+        """A packet the client sent outside its TCP stream (a raw socket, as zapret's
+        fakes are) on the flow from `client`. With a low TTL the DPI sees it and the
+        server never does. False if there is no such flow."""
+        state = self.live.get(client)
+        if state is None:
+            return False
+        if ttl >= DPI_HOP and state.inspecting:
+            state.decide(state.inspector.feed(packet), self.policy, self.dpi, self.clock.now)
+        if ttl >= SERVER_HOP:
+            state.fakes.append(packet)
+        return True
+
+    def _remembered(self, key: tuple[str, int, str, int]) -> Rule | None:
+        """The throttling rule still attached to this 4-tuple, if it has not idled out."""
+        if not self.dpi.flow_idle or key not in self.throttled:
+            return None
+        rule, last = self.throttled[key]
+        if (self.clock.now - last).total_seconds() > self.dpi.flow_idle:
+            del self.throttled[key]
+            return None
+        return rule
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -125,10 +180,21 @@ class Middlebox:
         except (OSError, TimeoutError):
             return _reply(writer, 4)
         _reply(writer, 0)
+        peer = writer.get_extra_info("peername")[:2]
+        key = (peer[0], peer[1], ip, port)
+        state = FlowState(FlowInspector(self.dpi), rule=self._remembered(key))
+        if state.rule is not None:
+            state.inspecting = False
+        elif ip_rule is not None and ip_rule.action in _FLOW_ACTIONS:
+            state.rule = ip_rule
+        self.live[peer] = state
         try:
-            await self._inspect_and_relay(reader, writer, up_r, up_w, ip_rule)
+            await self._inspect_and_relay(reader, writer, up_r, up_w, state)
         finally:
             up_w.transport.abort()
+            self.live.pop(peer, None)
+            if self.dpi.flow_idle and state.rule is not None and state.rule.action == "throttle":
+                self.throttled[key] = (state.rule, self.clock.now)
 
     async def _inspect_and_relay(
         self,
@@ -136,34 +202,27 @@ class Middlebox:
         writer: asyncio.StreamWriter,
         up_r: asyncio.StreamReader,
         up_w: asyncio.StreamWriter,
-        rule: Rule | None,
+        state: FlowState,
     ) -> None:
-        if rule is not None and rule.action not in _FLOW_ACTIONS:
-            rule = None
-        inspector = FlowInspector(self.dpi)
-        inspecting = True
         first: list[bytes] = []
-        while inspecting:
-            chunk = await reader.read(65536)
-            if not chunk:
-                break
-            decision = inspector.feed(chunk)
-            if isinstance(decision, Found):
-                value = decision.value
-                if decision.trigger == "sni" and not self.dpi.case_sensitive:
-                    value = value.lower()
-                found = self.policy.lookup(decision.trigger, value, self.clock.now)
-                rule = found or rule
-                inspecting = False
-            elif decision == STOP:
-                inspecting = False
-            action = rule.action if rule else None
+        while True:
+            chunk = b""
+            if state.inspecting:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+            if state.fakes:
+                up_w.write(b"".join(state.fakes))
+                state.fakes.clear()
+            if state.inspecting:  # (an injected packet may have ended the inspection)
+                state.decide(state.inspector.feed(chunk), self.policy, self.dpi, self.clock.now)
+            action = state.rule.action if state.rule else None
             if action in ("tls-reset", "http-reset"):
                 return reset(writer)
             if action == "tls-drop":
                 return await hold(reader, writer)
             if action == "http-blockpage":
-                writer.write(pages.blockpage(self.isp, decision.value))  # type: ignore[arg-type,union-attr]
+                writer.write(pages.blockpage(self.isp, _host(chunk)))  # type: ignore[arg-type]
                 await writer.drain()
                 return
             if action == "tls-mitm":
@@ -171,25 +230,27 @@ class Middlebox:
                 up_r, up_w = await asyncio.open_connection(
                     PAGES, self.ports.pages_tls, local_addr=(self.source, 0)
                 )
-                rule = None
-            first.append(chunk)
-            if not inspecting or action == "throttle":
+                state.rule = None
+            if chunk:
+                first.append(chunk)
+            if not state.inspecting or action == "throttle":
                 break
-            up_w.write(chunk)
+            up_w.write(b"".join(first))
             first.clear()
-        # (kbit/s, burst, bytes let through first): an SNI policer, else the ISP's
-        # path-wide shaper (every flow, a small burst, smooth pacing), else nothing
-        limit: tuple[float, int, int] | None = None
+        # (kbit/s, burst, refill after a drop, bytes let through first): an SNI policer,
+        # else the ISP's path-wide shaper (every flow, a small burst, smooth), else nothing
+        rule = state.rule
+        limit: tuple[float, int, int, int] | None = None
         if rule is not None and rule.action == "throttle" and rule.rate_kbps:
-            limit = (rule.rate_kbps, POLICER_BURST, rule.after_bytes)
+            limit = (rule.rate_kbps, POLICER_BURST, POLICER_STALL_TO, rule.after_bytes)
         elif self.isp is not None and self.isp.shape_kbps:
-            limit = (self.isp.shape_kbps, SHAPER_BURST, 0)
+            limit = (self.isp.shape_kbps, SHAPER_BURST, 0, 0)
         up_bucket = down_bucket = None
         free = 0
         if limit is not None:
-            kbps, burst, free = limit
-            up_bucket = TokenBucket(kbps * 125, burst)
-            down_bucket = TokenBucket(kbps * 125, burst)
+            kbps, burst, stall_to, free = limit
+            up_bucket = TokenBucket(kbps * 125, burst, stall_to)
+            down_bucket = TokenBucket(kbps * 125, burst, stall_to)
         upstream = _pump(reader, up_w, up_bucket, free, first)
         downstream = _pump(up_r, writer, down_bucket, free, [])
         try:
@@ -234,6 +295,35 @@ class Middlebox:
             return None
         addrs = self.world.resolve(name)
         return addrs[0] if addrs else None
+
+
+INJECT_MAGIC = b"CSINJ1"
+
+
+class Injector(asyncio.DatagramProtocol):
+    """The lab's stand-in for a raw socket: a datagram MAGIC + client port (2 bytes) +
+    TTL (1) + packet puts the packet on that client's flow. Answers b"ok" or b"no"."""
+
+    def __init__(self, box: Middlebox) -> None:
+        self.box = box
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        n = len(INJECT_MAGIC)
+        ok = False
+        if data.startswith(INJECT_MAGIC) and len(data) > n + 3:
+            port, ttl = int.from_bytes(data[n : n + 2], "big"), data[n + 2]
+            ok = self.box.inject(data[n + 3 :], (addr[0], port), ttl)
+        if self.transport is not None:
+            self.transport.sendto(b"ok" if ok else b"no", addr)
+
+
+def _host(request: bytes) -> str:
+    m = _HOST_LINE.search(request)
+    return m.group(1).decode("latin-1").strip() if m else ""
 
 
 def _reply(writer: asyncio.StreamWriter, code: int) -> None:

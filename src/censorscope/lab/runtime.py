@@ -21,9 +21,10 @@ from datetime import datetime
 from pathlib import Path
 
 from censorscope.errors import LabError
+from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, RESOLVER_NAME, ConnectProxy, OpenResolver
 from censorscope.lab.ca import Authority
 from censorscope.lab.clock import Clock
-from censorscope.lab.middlebox import Middlebox, Ports
+from censorscope.lab.middlebox import Injector, Middlebox, Ports
 from censorscope.lab.origin import Farm, PageServer, hold
 from censorscope.lab.resolver import Resolver
 from censorscope.lab.world import FARM, PAGES, TARPIT, World, vantage_ip
@@ -43,6 +44,7 @@ class Endpoint:
     vantage: Vantage
     resolver: tuple[str, int]
     proxy: tuple[str, int]
+    inject: tuple[str, int] | None = None  # where packets "sent with a raw socket" go
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class LabInfo:
     ca_file: str
     workdir: str
     site_addresses: dict[str, list[str]] = field(default_factory=dict)
+    abroad: dict[str, tuple[str, int]] = field(default_factory=dict)  # dot, doh, proxy
 
     @property
     def control(self) -> Endpoint:
@@ -116,6 +119,15 @@ async def _serve(
         pages_http=await listen(page_server.handle, PAGES),
     )
     loop = asyncio.get_running_loop()
+    open_resolver = OpenResolver(Resolver(world, Policy([]), Clock()))
+    abroad_tls = sites_ca.server_context((RESOLVER_NAME,))
+    uncensored = Middlebox(0, None, Policy([]), world, Clock(), ports)
+    proxy = ConnectProxy(lambda name: (world.resolve(name) or [None])[0], uncensored.route)
+    abroad = {
+        "dot": (RESOLVER_IP, await listen(open_resolver.dot, RESOLVER_IP, abroad_tls)),
+        "doh": (RESOLVER_IP, await listen(open_resolver.handle_doh, RESOLVER_IP, abroad_tls)),
+        "proxy": (PROXY_IP, await listen(proxy.handle, PROXY_IP)),
+    }
     vantages = [(scenario.control, None)] + [(i.vantage, i) for i in scenario.isps]
     policies = [
         Policy(
@@ -137,8 +149,17 @@ async def _serve(
             )
             servers.append(transport)
             dns_port = transport.get_extra_info("sockname")[1]
+            inject, _ = await loop.create_datagram_endpoint(
+                functools.partial(Injector, box), local_addr=(vantage_ip(k, 2), 0)
+            )
+            servers.append(inject)
             endpoints.append(
-                Endpoint(vantage, (vantage_ip(k, 53), dns_port), (vantage_ip(k, 2), proxy_port))
+                Endpoint(
+                    vantage,
+                    (vantage_ip(k, 53), dns_port),
+                    (vantage_ip(k, 2), proxy_port),
+                    (vantage_ip(k, 2), inject.get_extra_info("sockname")[1]),
+                )
             )
         slots.append(Slot(endpoints[0], tuple(endpoints[1:])))
     info = LabInfo(
@@ -147,6 +168,7 @@ async def _serve(
         ca_file=str(sites_ca.ca_file),
         workdir=str(workdir),
         site_addresses=dict(world.addresses),
+        abroad=abroad,
     )
     return info, servers
 
@@ -169,6 +191,7 @@ def _info_to_json(info: LabInfo) -> dict:
             "vantage": [e.vantage.name, e.vantage.asn, e.vantage.country],
             "resolver": list(e.resolver),
             "proxy": list(e.proxy),
+            "inject": list(e.inject) if e.inject else None,
         }
 
     return {
@@ -177,6 +200,7 @@ def _info_to_json(info: LabInfo) -> dict:
         "ca_file": info.ca_file,
         "workdir": info.workdir,
         "site_addresses": info.site_addresses,
+        "abroad": {k: list(v) for k, v in info.abroad.items()},
     }
 
 
@@ -197,10 +221,12 @@ def describe(info: LabInfo) -> str:
 
 def _info_from_json(d: dict) -> LabInfo:
     def ep(x: dict) -> Endpoint:
-        return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]))  # type: ignore[arg-type]
+        inject = tuple(x["inject"]) if x.get("inject") else None
+        return Endpoint(Vantage(*x["vantage"]), tuple(x["resolver"]), tuple(x["proxy"]), inject)  # type: ignore[arg-type]
 
     slots = tuple(Slot(ep(s["control"]), tuple(ep(e) for e in s["isps"])) for s in d["slots"])
-    return LabInfo(d["scenario"], slots, d["ca_file"], d["workdir"], d["site_addresses"])
+    abroad = {k: (v[0], v[1]) for k, v in d.get("abroad", {}).items()}
+    return LabInfo(d["scenario"], slots, d["ca_file"], d["workdir"], d["site_addresses"], abroad)
 
 
 async def serve_forever(

@@ -1,20 +1,32 @@
-"""Token buckets for the middlebox's rate policer. Pure (time is passed in)."""
+"""Token buckets for the middlebox's policer and shaper. Pure (time is passed in)."""
 
 from __future__ import annotations
 
 
 class TokenBucket:
-    """`rate` bytes per second, holding at most `burst` bytes of credit; starts full."""
+    """`rate` bytes per second, holding at most `burst` bytes of credit; starts full.
 
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
+    With `stall_to`, it polices: a segment that finds too little credit is dropped, and so
+    is everything after it until the bucket has refilled to `stall_to` bytes, so the flow
+    arrives in bursts with stalls between them, as TCP behind the 2021 throttler did.
+    Without it, it shapes: each segment waits just as long as its own credit needs.
+    """
+
+    def __init__(self, rate: float, burst: float, stall_to: float = 0.0) -> None:
+        self.rate, self.burst, self.stall_to = rate, burst, stall_to
         self.tokens = burst
         self.stamp: float | None = None
 
     def reserve(self, n: int, now: float) -> float:
         """Take `n` bytes of credit; return how long to wait before sending them."""
         if self.stamp is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            elapsed = max(0.0, now - self.stamp)
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         self.stamp = now
+        if self.stall_to and self.tokens < n:
+            wait = (max(self.stall_to, n) - self.tokens) / self.rate
+            self.tokens = max(self.stall_to, n) - n
+            self.stamp = now + wait
+            return wait
         self.tokens -= n
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
