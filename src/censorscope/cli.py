@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.progress import Progress
 
-from censorscope import output
+from censorscope import output, unblocking
 from censorscope.alerts import deliver, pending
 from censorscope.alerts import key as alert_key
 from censorscope.errors import CensorscopeError, InputError
@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     ev.add_argument("--json", action="store_true")
 
+    unblocking.add_parser(sub)
+
     h = sub.add_parser("helper", help="the control helper").add_subparsers(
         dest="helper_command", required=True
     )
@@ -270,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "measure":
             return _measure(args, err)
+        if args.command == "unblock":
+            return unblocking.run(args, err)
         if args.command == "timeline":
             return _timeline(args)
         if args.command == "events":

@@ -208,3 +208,24 @@ def progress(console: Console) -> Progress:
         console=console,
         transient=True,
     )
+
+
+def unblock_table(baseline: Any, rows: Sequence[Any]) -> Table:
+    """One target's strategies: how often each worked, how fast, and why not."""
+    rate = f" at {baseline.rate_kbps:.0f} kbit/s" if baseline.rate_kbps else ""
+    how = f" ({baseline.method})" if baseline.method else ""
+    t = Table(title=f"{baseline.url}: {baseline.verdict}{how}{rate} [{baseline.rule}]")
+    for col in ("strategy", "works", "ttfb", "kbit/s", "why not"):
+        t.add_column(col, justify="right" if col in ("works", "ttfb", "kbit/s") else "left")
+    colour = {"works": "green", "partly": "yellow", "fails": "red"}
+    for o in rows:
+        works = f"{o.successes}/{o.tries}" if o.tries else o.status
+        style = colour.get(o.status, "dim")
+        t.add_row(
+            f"[{style}]{o.strategy}[/]",
+            f"[{style}]{works}[/]",
+            "" if o.ttfb is None else f"{o.ttfb * 1000:.0f} ms",
+            "" if o.kbps is None else f"{o.kbps:,.0f}",
+            o.why or "",
+        )
+    return t

@@ -21,6 +21,7 @@ from censorscope.lab.origin import hold
 from censorscope.lab.shaping import TokenBucket
 from censorscope.lab.world import BLOCKPAGE_IP, FARM, PAGES, TARPIT, World, vantage_ip
 from censorscope.policy import Policy
+from censorscope.probe.evasion import INJECT_MAGIC
 from censorscope.records import Rule
 from censorscope.scenario import Dpi, Isp
 
@@ -205,58 +206,73 @@ class Middlebox:
         state: FlowState,
     ) -> None:
         first: list[bytes] = []
-        while True:
-            chunk = b""
-            if state.inspecting:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    break
-            if state.fakes:
-                up_w.write(b"".join(state.fakes))
-                state.fakes.clear()
-            if state.inspecting:  # (an injected packet may have ended the inspection)
-                state.decide(state.inspector.feed(chunk), self.policy, self.dpi, self.clock.now)
-            action = state.rule.action if state.rule else None
-            if action in ("tls-reset", "http-reset"):
-                return reset(writer)
-            if action == "tls-drop":
-                return await hold(reader, writer)
-            if action == "http-blockpage":
-                writer.write(pages.blockpage(self.isp, _host(chunk)))  # type: ignore[arg-type]
-                await writer.drain()
-                return
-            if action == "tls-mitm":
-                up_w.transport.abort()
-                up_r, up_w = await asyncio.open_connection(
-                    PAGES, self.ports.pages_tls, local_addr=(self.source, 0)
-                )
-                state.rule = None
-            if chunk:
-                first.append(chunk)
-            if not state.inspecting or action == "throttle":
-                break
-            up_w.write(b"".join(first))
-            first.clear()
-        # (kbit/s, burst, refill after a drop, bytes let through first): an SNI policer,
-        # else the ISP's path-wide shaper (every flow, a small burst, smooth), else nothing
-        rule = state.rule
-        limit: tuple[float, int, int, int] | None = None
-        if rule is not None and rule.action == "throttle" and rule.rate_kbps:
-            limit = (rule.rate_kbps, POLICER_BURST, POLICER_STALL_TO, rule.after_bytes)
-        elif self.isp is not None and self.isp.shape_kbps:
-            limit = (self.isp.shape_kbps, SHAPER_BURST, 0, 0)
-        up_bucket = down_bucket = None
-        free = 0
-        if limit is not None:
-            kbps, burst, stall_to, free = limit
-            up_bucket = TokenBucket(kbps * 125, burst, stall_to)
-            down_bucket = TokenBucket(kbps * 125, burst, stall_to)
-        upstream = _pump(reader, up_w, up_bucket, free, first)
-        downstream = _pump(up_r, writer, down_bucket, free, [])
+        up, down = Lane(), Lane()
+        # the server's answers flow while the DPI is still looking at later packets
+        downstream: asyncio.Task | None = None
         try:
-            await asyncio.gather(upstream, downstream)
+            while True:
+                chunk = b""
+                if state.inspecting:
+                    chunk = await reader.read(65536)
+                    if not chunk:
+                        break
+                if state.fakes:
+                    up_w.write(b"".join(state.fakes))
+                    state.fakes.clear()
+                if state.inspecting:  # (an injected packet may have ended the inspection)
+                    decision = state.inspector.feed(chunk)
+                    state.decide(decision, self.policy, self.dpi, self.clock.now)
+                action = state.rule.action if state.rule else None
+                if action in ("tls-reset", "http-reset"):
+                    return reset(writer)
+                if action == "tls-drop":
+                    return await hold(reader, writer)
+                if action == "http-blockpage":
+                    writer.write(pages.blockpage(self.isp, _host(chunk)))  # type: ignore[arg-type]
+                    await writer.drain()
+                    return
+                if action == "tls-mitm":
+                    up_w.transport.abort()
+                    if downstream is not None:
+                        downstream.cancel()
+                        downstream = None
+                    up_r, up_w = await asyncio.open_connection(
+                        PAGES, self.ports.pages_tls, local_addr=(self.source, 0)
+                    )
+                    state.rule = None
+                if chunk:
+                    first.append(chunk)
+                if not state.inspecting or action == "throttle":
+                    break
+                up_w.write(b"".join(first))
+                first.clear()
+                if downstream is None:
+                    downstream = asyncio.create_task(_pump(up_r, writer, down, []))
+            self._limit(state.rule, up, down)
+            if downstream is None:
+                downstream = asyncio.create_task(_pump(up_r, writer, down, []))
+            await asyncio.gather(_pump(reader, up_w, up, first), downstream)
         finally:
+            if downstream is not None:
+                downstream.cancel()
             up_w.transport.abort()
+
+    def _limit(self, rule: Rule | None, up: Lane, down: Lane) -> None:
+        """An SNI policer (burst, then stalls), else the ISP's path-wide shaper (every
+        flow, a small burst, smooth pacing), else nothing."""
+        if rule is not None and rule.action == "throttle" and rule.rate_kbps:
+            kbps, burst, stall_to, free = (
+                rule.rate_kbps,
+                POLICER_BURST,
+                POLICER_STALL_TO,
+                rule.after_bytes,
+            )
+        elif self.isp is not None and self.isp.shape_kbps:
+            kbps, burst, stall_to, free = self.isp.shape_kbps, SHAPER_BURST, 0, 0
+        else:
+            return
+        for lane in (up, down):
+            lane.bucket, lane.free = TokenBucket(kbps * 125, burst, stall_to), free
 
     async def _socks_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -297,12 +313,8 @@ class Middlebox:
         return addrs[0] if addrs else None
 
 
-INJECT_MAGIC = b"CSINJ1"
-
-
 class Injector(asyncio.DatagramProtocol):
-    """The lab's stand-in for a raw socket: a datagram MAGIC + client port (2 bytes) +
-    TTL (1) + packet puts the packet on that client's flow. Answers b"ok" or b"no"."""
+    """The lab's stand-in for a raw socket (wire format: probe.evasion.INJECT_MAGIC)."""
 
     def __init__(self, box: Middlebox) -> None:
         self.box = box
@@ -338,42 +350,45 @@ def reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+@dataclass(slots=True)
+class Lane:
+    """One direction of a relayed flow; its limit may be set after the relay started."""
+
+    bucket: TokenBucket | None = None
+    free: int = 0  # bytes let through before the bucket applies
+    sent: int = 0
+
+
 async def _pump(
-    src: asyncio.StreamReader,
-    dst: asyncio.StreamWriter,
-    bucket: TokenBucket | None,
-    free_bytes: int,
-    pending: list[bytes],
+    src: asyncio.StreamReader, dst: asyncio.StreamWriter, lane: Lane, pending: list[bytes]
 ) -> None:
-    sent = 0
     try:
         for chunk in pending:
-            sent = await _send(dst, chunk, bucket, sent, free_bytes)
+            await _send(dst, chunk, lane)
         while True:
-            chunk = await src.read(65536 if bucket is None else 4096)
+            chunk = await src.read(65536 if lane.bucket is None else 4096)
             if not chunk:
                 break
-            sent = await _send(dst, chunk, bucket, sent, free_bytes)
+            await _send(dst, chunk, lane)
         if dst.can_write_eof():
             dst.write_eof()
     except (ConnectionError, OSError, RuntimeError):  # uvloop: RuntimeError once closed
         dst.transport.abort()
 
 
-async def _send(
-    dst: asyncio.StreamWriter, chunk: bytes, bucket: TokenBucket | None, sent: int, free: int
-) -> int:
-    if bucket is None or sent + len(chunk) <= free:
+async def _send(dst: asyncio.StreamWriter, chunk: bytes, lane: Lane) -> None:
+    bucket = lane.bucket
+    if bucket is None or lane.sent + len(chunk) <= lane.free:
         dst.write(chunk)
         await dst.drain()
-        return sent + len(chunk)
+        lane.sent += len(chunk)
+        return
     for i in range(0, len(chunk), SEGMENT):
         seg = chunk[i : i + SEGMENT]
-        if sent >= free:
+        if lane.sent >= lane.free:
             wait = bucket.reserve(len(seg), time.monotonic())
             if wait > 0:
                 await asyncio.sleep(wait)
         dst.write(seg)
         await dst.drain()
-        sent += len(seg)
-    return sent
+        lane.sent += len(seg)

@@ -29,13 +29,15 @@ class Farm:
             authority.server_context(site.hostnames)
 
     def _sni(self, sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
-        site = self.world.site_of_host.get(name or "")
+        name = (name or "").lower().rstrip(".")  # as real servers do: 'X.com.' is x.com
+        site = self.world.site_of_host.get(name)
         if site is not None:
             sslobj.context = self.authority.server_context(site.hostnames)
         elif self.world.any_name and name and _DNS_NAME.match(name):
             sslobj.context = self.authority.server_context((name,))
 
     def respond(self, path: str, host: str, peer: str) -> bytes:
+        host = host.rstrip(".")
         site = self.world.site_of_host.get(host)
         if site is None:
             if not self.world.any_name or not _DNS_NAME.match(host):

@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from censorscope.lab.abroad import RESOLVER_NAME
 from censorscope.lab.runtime import LAB_NETWORKS, Endpoint, LabInfo, LabProcess
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.runner import VantageJob, measure_all, shared_control
+from censorscope.probe.unblock import UnblockConfig, Via
 from censorscope.records import Measurement, Target, Verdict
 from censorscope.scenario import Scenario
 from censorscope.store import Store
@@ -83,3 +85,27 @@ async def run_round(
     if store is not None:
         store.flush()
     return [v for _, v in results]
+
+
+def unblock_config(
+    info: LabInfo, e: Endpoint, opts: LabProbeOptions, via: str | None, front: str | None
+) -> UnblockConfig:
+    """Circumvention from one lab ISP: the control's resolver is the plain one elsewhere,
+    the resolver abroad serves DoT and DoH, `via="lab"` is the plain proxy abroad."""
+    if via == "lab":
+        via = "http://{}:{}".format(*info.abroad["proxy"])
+    return UnblockConfig(
+        proxy=e.proxy,
+        resolver=e.resolver,
+        ca_file=info.ca_file,
+        timeout=opts.timeout,
+        trial_timeout=3 * opts.timeout + opts.transfer_seconds,
+        plain_resolver=info.control.resolver,
+        dot=(*info.abroad["dot"], RESOLVER_NAME),
+        doh=(*info.abroad["doh"], RESOLVER_NAME),
+        via=Via.parse(via) if via else None,
+        front=front,
+        inject=e.inject,
+        transfer_path=f"/__bytes/{opts.transfer_bytes}",
+        transfer_seconds=opts.transfer_seconds,
+    )

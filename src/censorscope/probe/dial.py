@@ -29,14 +29,14 @@ async def open_tcp(ip: str, port: int, proxy: tuple[str, int] | None, timeout: f
         return await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(*proxy), timeout)
     try:
-        await asyncio.wait_for(_socks5_connect(reader, writer, ip, port), timeout)
+        await asyncio.wait_for(socks5_connect(reader, writer, ip, port), timeout)
     except BaseException:
         writer.transport.abort()
         raise
     return reader, writer
 
 
-async def _socks5_connect(
+async def socks5_connect(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int
 ) -> None:
     writer.write(b"\x05\x01\x00")

@@ -1,9 +1,13 @@
-"""DNS lookups for the probe: a UDP resolver we choose, or the system's."""
+"""DNS lookups for the probe: a UDP resolver we choose, the system's, or an encrypted
+resolver (DoT, DoH) reached over the same path as everything else."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import socket
+import ssl
 import time
 
 import dns.exception
@@ -12,6 +16,7 @@ import dns.rcode
 import dns.rdatatype
 
 from censorscope.failure import failure_string
+from censorscope.probe.dial import open_tcp
 from censorscope.records import DnsQuery
 
 
@@ -99,3 +104,73 @@ async def resolve(hostname: str, resolver: tuple[str, int] | None, timeout: floa
     if resolver is None:
         return await resolve_system(hostname, timeout)
     return await resolve_udp(hostname, resolver, timeout)
+
+
+async def resolve_dot(
+    hostname: str,
+    server: tuple[str, int],
+    name: str,
+    ctx: ssl.SSLContext,
+    proxy: tuple[str, int] | None,
+    timeout: float,
+) -> DnsQuery:
+    """DNS over TLS (RFC 7858): a 2-byte length, then the message, over TLS to `name`."""
+    q = DnsQuery(hostname=hostname, resolver=f"dot://{name}", engine="dot")
+    start = time.monotonic()
+    query = dns.message.make_query(hostname, dns.rdatatype.A)
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await open_tcp(*server, proxy, timeout)
+            await writer.start_tls(ctx, server_hostname=name)
+            wire = query.to_wire()
+            writer.write(len(wire).to_bytes(2, "big") + wire)
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            q.answers, q.failure = parse_answer(await reader.readexactly(size), query)
+    except Exception as exc:  # noqa: BLE001
+        q.failure = failure_string(exc)
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+    q.t = time.monotonic() - start
+    return q
+
+
+async def resolve_doh(
+    hostname: str,
+    server: tuple[str, int],
+    name: str,
+    ctx: ssl.SSLContext,
+    proxy: tuple[str, int] | None,
+    timeout: float,
+) -> DnsQuery:
+    """DNS over HTTPS (RFC 8484, GET): the message base64url-encoded in ?dns=."""
+    q = DnsQuery(hostname=hostname, resolver=f"https://{name}/dns-query", engine="doh")
+    start = time.monotonic()
+    query = dns.message.make_query(hostname, dns.rdatatype.A)
+    query.id = 0  # RFC 8484 asks for id 0 in GET requests, for caching
+    param = base64.urlsafe_b64encode(query.to_wire()).rstrip(b"=").decode()
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await open_tcp(*server, proxy, timeout)
+            await writer.start_tls(ctx, server_hostname=name)
+            writer.write(
+                f"GET /dns-query?dns={param} HTTP/1.1\r\nHost: {name}\r\n"
+                "Accept: application/dns-message\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+            body = await reader.readexactly(int(m.group(1))) if m else await reader.read()
+            if status != 200:
+                q.failure = f"http_status_{status}"
+            else:
+                q.answers, q.failure = parse_answer(body, query)
+    except Exception as exc:  # noqa: BLE001
+        q.failure = failure_string(exc)
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+    q.t = time.monotonic() - start
+    return q

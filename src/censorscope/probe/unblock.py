@@ -1,0 +1,372 @@
+"""Trying circumvention strategies against a blocked URL: the I/O side of
+`censorscope unblock`. Each trial resolves, connects, shakes hands and fetches the way its
+strategy says, and ends in a Trial (the pure records and verdicts are in
+censorscope.circumvention)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+
+from censorscope.blockpage import match_http
+from censorscope.circumvention import NOT_APPLICABLE, NOT_AVAILABLE, Strategy, Trial
+from censorscope.errors import InputError
+from censorscope.failure import failure_string
+from censorscope.probe import dns as probe_dns
+from censorscope.probe.dial import Streams, open_tcp, socks5_connect
+from censorscope.probe.evasion import INJECT_MAGIC, TlsStream, matches
+from censorscope.rate import estimate_kbps
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """A user's proxy: plain HTTP CONNECT or SOCKS5."""
+
+    scheme: str  # http | socks5
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, url: str) -> Via:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "socks5") or not parts.hostname:
+            raise InputError(
+                "--via", url, "not a proxy URL", "write http://HOST:PORT or socks5://HOST:PORT"
+            )
+        try:
+            port = parts.port or (8080 if parts.scheme == "http" else 1080)
+        except ValueError:
+            raise InputError("--via", url, "bad port", "a port is 1-65535") from None
+        return cls(parts.scheme, parts.hostname, port)
+
+
+@dataclass(slots=True)
+class UnblockConfig:
+    proxy: tuple[str, int] | None = None  # how this vantage reaches the network (the lab ISP)
+    resolver: tuple[str, int] | None = None  # the ISP's resolver; None: the system's
+    ca_file: str | None = None
+    timeout: float = 5.0  # per step
+    trial_timeout: float = 15.0  # a whole trial is cut after this
+    plain_resolver: tuple[str, int] | None = None
+    dot: tuple[str, int, str] | None = None  # address, port, name on its certificate
+    doh: tuple[str, int, str] | None = None
+    via: Via | None = None
+    front: str | None = None
+    inject: tuple[str, int] | None = None  # the lab's raw-socket stand-in
+    transfer_path: str | None = None  # what to download; None: the URL's own path
+    transfer_seconds: float = 2.0
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(url, "URL", "not an http(s) URL", "write e.g. https://twitter.com/")
+    return url
+
+
+class Attempts:
+    def __init__(self, cfg: UnblockConfig) -> None:
+        self.cfg = cfg
+        # the SNI may differ from the name checked, so the name is checked by hand
+        self.ctx = ssl.create_default_context(cafile=cfg.ca_file)
+        self.ctx.check_hostname = False
+        self.ctx.set_alpn_protocols(["http/1.1"])
+
+    def unavailable(self, url: str, s: Strategy) -> Trial | None:
+        """A trial that cannot run, and why; None if it can."""
+        scheme = urlsplit(url).scheme
+        cfg = self.cfg
+        why: tuple[str, str] | None = None
+        if s.needs == "tls" and scheme != "https":
+            why = NOT_APPLICABLE, "a TLS strategy; the URL is plain HTTP"
+        elif s.needs == "http" and scheme != "http":
+            why = NOT_APPLICABLE, "changes the Host header, which TLS hides; use an http:// URL"
+        elif s.needs == "quic":
+            why = NOT_AVAILABLE, "this probe has no QUIC stack, so HTTP/3 is not attempted"
+        elif s.sni == "front" and not cfg.front:
+            why = NOT_AVAILABLE, "give --front NAME, a name the same service serves"
+        elif s.route == "proxy" and cfg.via is None:
+            why = NOT_AVAILABLE, "give --via URL, a proxy to try"
+        elif s.shaping.fake_random and cfg.inject is None:
+            why = NOT_AVAILABLE, "needs a raw socket to send a low-TTL packet (only in the lab)"
+        elif s.resolver != "isp" and _resolver_of(cfg, s.resolver) is None:
+            why = NOT_AVAILABLE, f"no {s.resolver} resolver given (--{s.resolver})"
+        if why is None:
+            return None
+        return Trial(url, s.name, status=why[0], failure=why[1])
+
+    async def trial(self, url: str, s: Strategy, min_kbps: float = 0.0) -> Trial:
+        """One attempt; `min_kbps`: a throttled target counts as restored only above it."""
+        skip = self.unavailable(url, s)
+        if skip is not None:
+            return skip
+        t = Trial(url, s.name)
+        try:
+            async with asyncio.timeout(self.cfg.trial_timeout):
+                await self._run(url, s, t, min_kbps)
+        except TimeoutError:
+            t.failure = f"generic_timeout_error (cut after {self.cfg.trial_timeout:g} s)"
+        except _Failed as exc:
+            t.failure = str(exc)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes data
+            t.failure = failure_string(exc)
+        return t
+
+    async def _run(self, url: str, s: Strategy, t: Trial, min_kbps: float) -> None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        start = time.monotonic()
+        ip = await self._address(host, s)
+        streams = await self._connect(ip, host, port, s)
+        try:
+            conn: object = _Plain(*streams)
+            if parts.scheme == "https":
+                tls = TlsStream(*streams)
+                sent = _sni(host, s.sni, self.cfg.front)
+                await asyncio.wait_for(
+                    tls.handshake(self.ctx, sent, s.shaping, self._injector(streams[1])),
+                    self.cfg.timeout,
+                )
+                assert tls.obj is not None
+                if not matches(tls.obj.getpeercert() or {}, sent if s.sni == "front" else host):
+                    raise ssl.SSLCertVerificationError("certificate does not match the name")
+                conn = tls
+            path = self.cfg.transfer_path or (parts.path or "/")
+            status, headers, body, samples, ttfb = await _fetch(
+                conn, _host_line(host, s.host), path, start, self.cfg.transfer_seconds
+            )
+        finally:
+            streams[1].transport.abort()
+        t.ttfb = ttfb
+        t.kbps = estimate_kbps(samples) if samples else None
+        if status >= 400:
+            t.failure = f"http_status_{status}"
+        elif (fp := match_http(headers, body)) is not None:
+            t.failure = f"blockpage ({fp})"
+        elif min_kbps and (t.kbps or 0) < min_kbps:
+            t.failure = f"still throttled ({t.kbps or 0:.0f} kbit/s)"
+        else:
+            t.ok = True
+
+    async def _address(self, host: str, s: Strategy) -> str:
+        try:
+            ipaddress.IPv4Address(host)
+            return host
+        except ValueError:
+            pass
+        cfg = self.cfg
+        if s.resolver == "dot" and cfg.dot:
+            q = await probe_dns.resolve_dot(
+                host, cfg.dot[:2], cfg.dot[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
+            )  # type: ignore[arg-type]
+        elif s.resolver == "doh" and cfg.doh:
+            q = await probe_dns.resolve_doh(
+                host, cfg.doh[:2], cfg.doh[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
+            )  # type: ignore[arg-type]
+        elif s.resolver == "plain":
+            q = await probe_dns.resolve(host, cfg.plain_resolver, cfg.timeout)
+        else:
+            q = await probe_dns.resolve(host, cfg.resolver, cfg.timeout)
+        if q.failure or not q.answers:
+            raise _Failed(q.failure or "dns_no_answer")
+        return q.answers[0]
+
+    async def _connect(self, ip: str, host: str, port: int, s: Strategy) -> Streams:
+        cfg = self.cfg
+        if s.route != "proxy" or cfg.via is None:
+            return await open_tcp(ip, port, cfg.proxy, cfg.timeout)
+        v = cfg.via
+        if v.scheme == "socks5":
+            # a SOCKS5 proxy reached through this vantage's own path
+            reader, writer = await open_tcp(v.host, v.port, cfg.proxy, cfg.timeout)
+            await asyncio.wait_for(socks5_connect(reader, writer, host, port), cfg.timeout)
+            return reader, writer
+        reader, writer = await open_tcp(v.host, v.port, cfg.proxy, cfg.timeout)
+        writer.write(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), cfg.timeout)
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            writer.transport.abort()
+            raise _Failed("proxy_refused: " + head.split(b"\r\n", 1)[0].decode("latin-1"))
+        return reader, writer
+
+    def _injector(self, writer: asyncio.StreamWriter) -> Callable | None:
+        if self.cfg.inject is None:
+            return None
+        target = self.cfg.inject
+        local_port = writer.get_extra_info("sockname")[1]
+
+        async def inject(packet: bytes, ttl: int) -> bool:
+            return await _inject(target, local_port, packet, ttl)
+
+        return inject
+
+
+class _Plain:
+    """A TCP stream with the same read/write/drain as TlsStream."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.read, self.write, self.drain = reader.read, writer.write, writer.drain
+
+
+def _resolver_of(cfg: UnblockConfig, kind: str) -> object:
+    return {"plain": cfg.plain_resolver, "dot": cfg.dot, "doh": cfg.doh}.get(kind)
+
+
+class _Failed(Exception):
+    """A step failed; the message is already an OONI failure string."""
+
+
+def _sni(host: str, how: str, front: str | None) -> str:
+    if how == "dot":
+        return host + "."
+    if how == "case":
+        return "".join(c.upper() if i % 2 else c for i, c in enumerate(host))
+    if how == "front" and front:
+        return front
+    return host
+
+
+def _host_line(host: str, how: str) -> bytes:
+    if how == "case":
+        return b"hOsT: " + "".join(c.upper() if i % 2 else c for i, c in enumerate(host)).encode()
+    if how == "dot":
+        return b"Host: " + host.encode() + b"."
+    if how == "space":
+        return b"Host:\t " + host.encode()
+    return b"Host: " + host.encode()
+
+
+def _plain_ctx(cfg: UnblockConfig) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cfg.ca_file)
+
+
+async def _fetch(
+    conn: object, host_line: bytes, path: str, start: float, seconds: float
+) -> tuple[int, dict[str, str], str, list[tuple[float, int]], float | None]:
+    """GET with our own Host line; (status, headers, body head, samples, ttfb)."""
+    reader = writer = conn
+    parser = h11.Connection(h11.CLIENT)
+    # h11 keeps the state; the bytes on the wire are ours, Host line and all
+    parser.send(h11.Request(method="GET", target=path, headers=[("Host", "x")]))
+    parser.send(h11.EndOfMessage())
+    writer.write(  # type: ignore[attr-defined]
+        b"GET " + path.encode() + b" HTTP/1.1\r\n" + host_line + b"\r\n"
+        b"User-Agent: Mozilla/5.0 (censorscope unblock)\r\nAccept: */*\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    await writer.drain()  # type: ignore[attr-defined]
+    status, headers, body = 0, {}, bytearray()
+    samples: list[tuple[float, int]] = []
+    ttfb: float | None = None
+    t0, got = time.monotonic(), 0
+    while True:
+        event = parser.next_event()
+        if event is h11.NEED_DATA:
+            left = seconds - (time.monotonic() - t0)
+            if status and left <= 0:
+                break
+            data = await asyncio.wait_for(reader.read(65536), max(left, 0.01) if status else None)  # type: ignore[attr-defined]
+            if ttfb is None and data:
+                ttfb = time.monotonic() - start
+            if not data and status == 0:
+                raise ConnectionResetError(errno.ECONNRESET, "connection closed before a response")
+            parser.receive_data(data)
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
+            t0 = time.monotonic()
+        elif isinstance(event, h11.Data):
+            got += len(event.data)
+            samples.append((time.monotonic() - t0, got))
+            if len(body) < 4096:
+                body += event.data[: 4096 - len(body)]
+        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            break
+    return status, headers, body.decode("utf-8", "replace"), samples, ttfb
+
+
+async def _inject(target: tuple[str, int], local_port: int, packet: bytes, ttl: int) -> bool:
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bytes] = loop.create_future()
+
+    class _Reply(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            if not answer.done():
+                answer.set_result(data)
+
+    transport, _ = await loop.create_datagram_endpoint(_Reply, remote_addr=target)
+    try:
+        transport.sendto(INJECT_MAGIC + local_port.to_bytes(2, "big") + bytes([ttl]) + packet)
+        return await asyncio.wait_for(answer, 2.0) == b"ok"
+    finally:
+        transport.close()
+
+
+@dataclass(slots=True)
+class Baseline:
+    """What the ordinary measurement said before any strategy was tried."""
+
+    url: str
+    verdict: str
+    method: str | None
+    rule: str
+    rate_kbps: float | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.verdict not in ("accessible", "down", "geo-restricted")
+
+    def min_kbps(self) -> float:
+        """Above this a throttled target counts as restored: twice its throttled rate."""
+        return 2 * self.rate_kbps if self.verdict == "throttled" and self.rate_kbps else 0.0
+
+
+async def sweep(
+    plan: list[tuple[str, float]],
+    strategies: list[Strategy],
+    tries: int,
+    attempts: Attempts,
+    concurrency: int = 32,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> list[Trial]:
+    """Every strategy `tries` times on every (url, min_kbps), `concurrency` at once."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(url: str, min_kbps: float, s: Strategy) -> Trial:
+        async with gate:
+            t = await attempts.trial(url, s, min_kbps)
+        if on_trial is not None:
+            on_trial(t)
+        return t
+
+    jobs = []
+    for url, min_kbps in plan:
+        for s in strategies:
+            n = 1 if attempts.unavailable(url, s) else tries
+            jobs += [one(url, min_kbps, s) for _ in range(n)]
+    return list(await asyncio.gather(*jobs))
+
+
+async def check_via(cfg: UnblockConfig) -> None:
+    """An unreachable --via proxy is a usage error, not N failed trials."""
+    if cfg.via is None:
+        return
+    try:
+        _, writer = await open_tcp(cfg.via.host, cfg.via.port, cfg.proxy, cfg.timeout)
+        writer.transport.abort()
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(
+            "--via",
+            f"{cfg.via.scheme}://{cfg.via.host}:{cfg.via.port}",
+            f"cannot reach the proxy ({failure_string(exc)})",
+            "check its address and that it is running",
+        ) from None
