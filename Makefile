@@ -26,3 +26,4 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/bench_lab.py
+	$(BIN)/python bench/bench_unblock.py

@@ -40,3 +40,22 @@ def test_ooni_handshake_metric_on_the_throttled_twitter_trace() -> None:
     fast = [(0.031, 517), (0.032, 2900), (0.045, 1300)]
     assert not handshake_throttled(fast, ended_at=0.05)
     assert handshake_read_kbps([]) is None
+
+
+def test_policing_and_smooth_patterns() -> None:
+    from censorscope.rate import estimate_kbps, pattern
+
+    bursty = [(0.001, 12600), (0.227, 21000), (0.482, 29400), (0.738, 32768)]
+    assert pattern(bursty) == "policing"
+    assert estimate_kbps(bursty) == pytest.approx(8400 * 8 / 1000 / 0.255, rel=0.01)
+    smooth = [(i * 0.0117, 1460 * (i + 1)) for i in range(30)]  # 1 Mbit/s, no pauses
+    assert pattern(smooth) == "smooth"
+    assert estimate_kbps(smooth) == pytest.approx(1000, rel=0.02)
+    assert pattern([(0.01, 100)]) is None
+
+
+def test_policed_bucket_bursts_then_stalls() -> None:
+    b = TokenBucket(1000, 4000, stall_to=2000)
+    assert b.reserve(4000, 0.0) == 0.0
+    assert b.reserve(1000, 0.0) == pytest.approx(2.0)  # nothing until 2000 bytes again
+    assert b.reserve(1000, 2.0) == 0.0  # the rest of that burst passes at once

@@ -26,3 +26,29 @@ def test_inspects_only_so_many_packets() -> None:
     dpi = FlowInspector(Dpi(inspect_packets=2))
     assert dpi.feed(b"\x00" * 120) == MORE
     assert dpi.feed(b"\x00" * 120) == STOP
+
+
+TSPU = Dpi(inspect_packets=1, random_cutoff=101, keep_packets=18, flow_idle=600)
+
+
+def test_tspu_stops_on_a_long_random_first_packet() -> None:
+    assert FlowInspector(TSPU).feed(b"\x7f" * 101) == STOP
+
+
+def test_tspu_keeps_looking_after_a_short_one_or_another_record() -> None:
+    hello = client_hello("twitter.com")
+    for first in (b"\x7f" * 100, b"\x14\x03\x03\x00\x01\x01", b"CONNECT x:443 HTTP/1.1\r\n\r\n"):
+        dpi = FlowInspector(TSPU)
+        assert dpi.feed(first) == MORE
+        assert dpi.feed(hello) == Found("sni", "twitter.com")
+
+
+def test_tspu_gives_up_after_its_packet_budget() -> None:
+    dpi = FlowInspector(TSPU)
+    assert dpi.feed(b"\x14\x03\x03\x00\x01\x01") == MORE
+    assert [dpi.feed(b"\x7f" * 10) for _ in range(18)][-1] == STOP
+
+
+def test_a_record_in_front_of_the_hello_in_one_packet_hides_it() -> None:
+    hello = client_hello("twitter.com")
+    assert FlowInspector(TSPU).feed(b"\x14\x03\x03\x00\x01\x01" + hello) == MORE

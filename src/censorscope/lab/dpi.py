@@ -74,8 +74,10 @@ class FlowInspector:
             return MORE
         if isinstance(result, Truncated) or (isinstance(result, NotTls) and not data):
             return self._more(data)
-        if self.packets == 1 and self.dpi.random_cutoff and len(data) >= self.dpi.random_cutoff:
-            return STOP  # random data: not a protocol it knows, it stops looking
+        if self.packets == 1 and self.dpi.random_cutoff:
+            if len(data) >= self.dpi.random_cutoff:
+                return STOP  # random data: not a protocol it knows, it stops looking
+            self.budget = 1 + self.dpi.keep_packets  # too short to give up on
         return self._more(data) if self.packets < self.budget else STOP
 
     def _more(self, data: bytes) -> Decision:
