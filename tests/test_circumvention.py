@@ -13,7 +13,7 @@ from censorscope.errors import InputError
 def test_select_all_or_named_or_error() -> None:
     assert len(select(None)) == len(STRATEGIES) >= 10
     assert [s.name for s in select(["sni-trailing-dot", "plain"])] == ["sni-trailing-dot", "plain"]
-    with pytest.raises(InputError, match="unknown strategy.*known: plain"):
+    with pytest.raises(InputError, match=r"unknown strategy.*known: plain"):
         select(["teleport"])
 
 

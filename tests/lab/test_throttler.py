@@ -46,7 +46,7 @@ async def fetch(
     port: int = 0,
     first: bytes = b"",
     first_ttl: int = 3,
-    shaping: Shaping = Shaping(),  # noqa: B008
+    shaping: Shaping = Shaping(),
 ) -> tuple[float, str | None]:
     """32 KB over TLS to twitter.com's address from the Rostelecom vantage, from a chosen
     local port; `first` is sent before the ClientHello outside the stream (a raw socket).

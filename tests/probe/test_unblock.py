@@ -103,7 +103,7 @@ def silent_proxy() -> Iterator[str]:
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
-    yield "http://127.0.0.1:{}".format(srv.getsockname()[1])
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
     stop.set()
     t.join(2)
     for s in held:

@@ -14,6 +14,7 @@ import os
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 SEGMENT_GAP = 0.02  # between segments, so the middlebox reads them apart
 FAKE_TTL = 3  # reaches an in-path DPI near the user, dies before the server
@@ -67,6 +68,14 @@ def random_packet(n: int) -> bytes:
     if data and data[0] in (20, 21, 22, 23):
         data[0] = 0x7F
     return bytes(data)
+
+
+class ByteStream(Protocol):
+    """What the probe's hand-written HTTP needs of a connection, plain or TLS."""
+
+    async def read(self, n: int = ..., /) -> bytes: ...
+    def write(self, data: bytes, /) -> None: ...
+    async def drain(self) -> None: ...
 
 
 class TlsStream:

@@ -22,7 +22,7 @@ from censorscope.errors import InputError
 from censorscope.failure import failure_string
 from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, socks5_connect
-from censorscope.probe.evasion import INJECT_MAGIC, TlsStream, matches
+from censorscope.probe.evasion import INJECT_MAGIC, ByteStream, TlsStream, matches
 from censorscope.rate import estimate_kbps
 
 
@@ -128,7 +128,7 @@ class Attempts:
         ip = await self._address(host, s)
         streams = await self._connect(ip, host, port, s)
         try:
-            conn: object = _Plain(*streams)
+            conn: ByteStream = _Plain(*streams)
             if parts.scheme == "https":
                 tls = TlsStream(*streams)
                 sent = _sni(host, s.sni, self.cfg.front)
@@ -167,11 +167,11 @@ class Attempts:
         if s.resolver == "dot" and cfg.dot:
             q = await probe_dns.resolve_dot(
                 host, cfg.dot[:2], cfg.dot[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
-            )  # type: ignore[arg-type]
+            )
         elif s.resolver == "doh" and cfg.doh:
             q = await probe_dns.resolve_doh(
                 host, cfg.doh[:2], cfg.doh[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
-            )  # type: ignore[arg-type]
+            )
         elif s.resolver == "plain":
             q = await probe_dns.resolve(host, cfg.plain_resolver, cfg.timeout)
         else:
@@ -250,20 +250,19 @@ def _plain_ctx(cfg: UnblockConfig) -> ssl.SSLContext:
 
 
 async def _fetch(
-    conn: object, host_line: bytes, path: str, start: float, seconds: float
+    conn: ByteStream, host_line: bytes, path: str, start: float, seconds: float
 ) -> tuple[int, dict[str, str], str, list[tuple[float, int]], float | None]:
     """GET with our own Host line; (status, headers, body head, samples, ttfb)."""
-    reader = writer = conn
     parser = h11.Connection(h11.CLIENT)
     # h11 keeps the state; the bytes on the wire are ours, Host line and all
     parser.send(h11.Request(method="GET", target=path, headers=[("Host", "x")]))
     parser.send(h11.EndOfMessage())
-    writer.write(  # type: ignore[attr-defined]
+    conn.write(
         b"GET " + path.encode() + b" HTTP/1.1\r\n" + host_line + b"\r\n"
         b"User-Agent: Mozilla/5.0 (censorscope unblock)\r\nAccept: */*\r\n"
         b"Connection: close\r\n\r\n"
     )
-    await writer.drain()  # type: ignore[attr-defined]
+    await conn.drain()
     status, headers, body = 0, {}, bytearray()
     samples: list[tuple[float, int]] = []
     ttfb: float | None = None
@@ -274,7 +273,8 @@ async def _fetch(
             left = seconds - (time.monotonic() - t0)
             if status and left <= 0:
                 break
-            data = await asyncio.wait_for(reader.read(65536), max(left, 0.01) if status else None)  # type: ignore[attr-defined]
+            wait = max(left, 0.01) if status else None
+            data = await asyncio.wait_for(conn.read(65536), wait)
             if ttfb is None and data:
                 ttfb = time.monotonic() - start
             if not data and status == 0:
