@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
     ev.add_argument("--json", action="store_true")
 
-    unblocking.add_parser(sub)
+    _unblock_args(sub)
 
     h = sub.add_parser("helper", help="the control helper").add_subparsers(
         dest="helper_command", required=True
@@ -239,6 +239,36 @@ def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB file (default {DEFAULT_DB})")
     p.add_argument("--no-store", action="store_true", help="do not store measurements")
+
+
+def _unblock_args(sub: argparse._SubParsersAction) -> None:
+    u = sub.add_parser("unblock", help="which circumvention strategies restore access")
+    u.add_argument("urls", nargs="+", metavar="URL")
+    u.add_argument("--lab", metavar="SCENARIO", help="try it in the lab, from --isp")
+    u.add_argument("--isp", help="the lab ISP to measure from (with --lab)")
+    u.add_argument("--at", type=_time, help="the lab's virtual time (default: now)")
+    u.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        help="only these strategies (repeat, or comma-separate; default: all)",
+    )
+    u.add_argument("--tries", type=int, default=3, help="trials per strategy (default 3)")
+    u.add_argument(
+        "--via",
+        help="a proxy to try: http://HOST:PORT or socks5://HOST:PORT"
+        " (in the lab, 'lab' is a plain HTTP proxy abroad)",
+    )
+    u.add_argument("--front", help="a name for domain fronting (same service, not blocked)")
+    u.add_argument("--force", action="store_true", help="try strategies even if not blocked")
+    u.add_argument("--json", action="store_true", help="one JSON object per outcome")
+    u.add_argument("--timeout", type=float, default=None, help="per step, seconds")
+    u.add_argument("--concurrency", type=int, default=32, help="trials at once")
+    u.add_argument(
+        "--resolver", type=_hostport(53), help="the ISP's resolver (default: the system's)"
+    )
+    u.add_argument("--proxy", type=_hostport(1080), help="reach the network via SOCKS5")
+    u.add_argument("--ca-file", help="CA bundle to trust (default: system CAs)")
 
 
 def _probe_args(p: argparse.ArgumentParser) -> None:

@@ -20,7 +20,6 @@ CLUMP_BYTES = 4 * 1460  # a clump this big after a pause came at line rate: a bu
 
 @dataclass(frozen=True, slots=True)
 class Clump:
-    start: float
     end: float
     bytes: int
 
@@ -28,11 +27,10 @@ class Clump:
 def clumps(samples: list[tuple[float, int]]) -> list[Clump]:
     out: list[Clump] = []
     before = 0
-    first = 0
     for i in range(1, len(samples) + 1):
         if i == len(samples) or samples[i][0] - samples[i - 1][0] >= PAUSE_SECONDS:
-            out.append(Clump(samples[first][0], samples[i - 1][0], samples[i - 1][1] - before))
-            before, first = samples[i - 1][1], i
+            out.append(Clump(samples[i - 1][0], samples[i - 1][1] - before))
+            before = samples[i - 1][1]
     return out
 
 
@@ -53,9 +51,9 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
     t_end, b_end = samples[-1]
     if t_end <= 0:
         return 0.0
-    # fast transfers: too short for a burst to matter
-    if t_end < 0.2:
-        return b_end * 8 / 1000 / t_end
+    mean = b_end * 8 / 1000 / t_end
+    if t_end < 0.2:  # fast transfers: too short for a burst to matter
+        return mean
     cs = clumps(samples)
     if len(cs) >= 3:
         earned = list(zip(cs[1:], cs, strict=False))  # (clump, the one before it)
@@ -67,12 +65,12 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
         if seconds > 0:
             return sum(c.bytes for c, _ in earned) * 8 / 1000 / seconds
     if len(samples) < 4:
-        return b_end * 8 / 1000 / t_end
+        return mean
     times = [t for t, _ in samples]
     i = bisect_left(times, t_end / 3)
     t_a, b_a = samples[max(0, i - 1)] if i else (0.0, 0)
     if t_end - t_a <= 0:
-        return b_end * 8 / 1000 / t_end
+        return mean
     return (b_end - b_a) * 8 / 1000 / (t_end - t_a)
 
 

@@ -23,6 +23,7 @@ from censorscope.probe.unblock import (
     check_url,
     check_via,
     sweep,
+    trials_planned,
 )
 from censorscope.records import Target, Vantage
 from censorscope.verdict import decide
@@ -30,34 +31,6 @@ from censorscope.verdict import decide
 PUBLIC_PLAIN = ("9.9.9.9", 53)
 PUBLIC_DOT = ("1.1.1.1", 853, "cloudflare-dns.com")
 PUBLIC_DOH = ("1.1.1.1", 443, "cloudflare-dns.com")
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    u = sub.add_parser("unblock", help="which circumvention strategies restore access")
-    u.add_argument("urls", nargs="+", metavar="URL")
-    u.add_argument("--lab", metavar="SCENARIO", help="try it in the lab, from --isp")
-    u.add_argument("--isp", help="the lab ISP to measure from (with --lab)")
-    u.add_argument("--at", help="the lab's virtual time (default: now)")
-    u.add_argument(
-        "--strategy",
-        action="append",
-        default=[],
-        help="only these strategies (repeat, or comma-separate; default: all)",
-    )
-    u.add_argument("--tries", type=int, default=3, help="trials per strategy (default 3)")
-    u.add_argument(
-        "--via",
-        help="a proxy to try: http://HOST:PORT or socks5://HOST:PORT"
-        " (in the lab, 'lab' is a plain HTTP proxy abroad)",
-    )
-    u.add_argument("--front", help="a name for domain fronting (same service, not blocked)")
-    u.add_argument("--force", action="store_true", help="try strategies even if not blocked")
-    u.add_argument("--json", action="store_true", help="one JSON object per outcome")
-    u.add_argument("--timeout", type=float, default=None, help="per step, seconds")
-    u.add_argument("--concurrency", type=int, default=32, help="trials at once")
-    u.add_argument("--resolver", help="the ISP's resolver HOST:PORT (default: the system's)")
-    u.add_argument("--proxy", help="reach the network via SOCKS5 HOST:PORT")
-    u.add_argument("--ca-file", help="CA bundle to trust (default: system CAs)")
 
 
 def run(args: argparse.Namespace, err: Console) -> int:
@@ -71,8 +44,8 @@ def run(args: argparse.Namespace, err: Console) -> int:
     if args.isp or args.at:
         raise InputError("--isp/--at", "command line", "only with --lab", "add --lab SCENARIO")
     cfg = UnblockConfig(
-        proxy=_hostport(args.proxy, 1080) if args.proxy else None,
-        resolver=_hostport(args.resolver, 53) if args.resolver else None,
+        proxy=args.proxy,
+        resolver=args.resolver,
         ca_file=args.ca_file,
         timeout=args.timeout or 5.0,
         trial_timeout=3 * (args.timeout or 5.0) + 2.5,
@@ -90,11 +63,10 @@ def run(args: argparse.Namespace, err: Console) -> int:
 def _in_lab(args: argparse.Namespace, err: Console, urls: list[str], strategies: list) -> int:
     from censorscope.lab.rounds import LabProbeOptions, probe_config, unblock_config
     from censorscope.lab.runtime import LabProcess
-    from censorscope.timeparse import parse_time
 
     if not args.isp:
         raise InputError("--isp", "command line", "--lab needs an ISP", "add --isp NAME")
-    at = parse_time(args.at) if args.at else datetime.now(UTC)
+    at = args.at or datetime.now(UTC)
     opts = LabProbeOptions(timeout=args.timeout or 2.0)
     with LabProcess(args.lab, at) as info:
         e = info.endpoint(args.isp)
@@ -123,9 +95,8 @@ async def _go(
             plan.append((b.url, b.min_kbps()))
         else:
             err.print(f"{b.url}: {b.verdict} here ({b.rule}); nothing to circumvent")
-    total = sum(
-        (1 if Attempts(cfg).unavailable(u, s) else args.tries) for u, _ in plan for s in strategies
-    )
+    attempts = Attempts(cfg)
+    total = len(trials_planned(plan, strategies, args.tries, attempts))
     trials: list[Trial] = []
     with output.progress(err) as bar:
         task = bar.add_task("trying strategies", total=total)
@@ -133,7 +104,7 @@ async def _go(
             plan,
             strategies,
             args.tries,
-            Attempts(cfg),
+            attempts,
             args.concurrency,
             on_trial=lambda _t: bar.advance(task),
         )
@@ -184,11 +155,3 @@ def _write_json(baselines: list[Baseline], results: list[Outcome], works: list[s
         row = o.to_dict() | {"baseline": {"verdict": b.verdict, "method": b.method, "rule": b.rule}}
         sys.stdout.write(json.dumps(row) + "\n")
     sys.stdout.write(json.dumps({"summary": {"works_everywhere": works}}) + "\n")
-
-
-def _hostport(text: str, port: int) -> tuple[str, int]:
-    host, _, p = text.rpartition(":")
-    try:
-        return (host, int(p)) if host else (text, port)
-    except ValueError:
-        raise InputError(text, "HOST:PORT", "bad port", "write e.g. 127.0.0.1:1080") from None

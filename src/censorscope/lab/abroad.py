@@ -11,6 +11,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from censorscope.httpserve import response, serve_requests
+from censorscope.lab.middlebox import Lane, pump
 from censorscope.lab.resolver import Resolver
 
 RESOLVER_NAME = "resolver.abroad.invalid"  # the name on the DoT/DoH certificate
@@ -80,21 +81,10 @@ class ConnectProxy:
             up_r, up_w = await asyncio.wait_for(asyncio.open_connection(*where), 10)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             try:
-                await asyncio.gather(_copy(reader, up_w), _copy(up_r, writer))
+                await asyncio.gather(pump(reader, up_w, Lane(), []), pump(up_r, writer, Lane(), []))
             finally:
                 up_w.transport.abort()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             return
         finally:
             writer.transport.abort()
-
-
-async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await src.read(65536):
-            dst.write(chunk)
-            await dst.drain()
-        if dst.can_write_eof():
-            dst.write_eof()
-    except (ConnectionError, OSError, RuntimeError):
-        dst.transport.abort()

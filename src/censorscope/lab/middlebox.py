@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import re
 import socket
 import struct
 import time
@@ -36,7 +35,6 @@ DPI_HOP, SERVER_HOP = 2, 6
 SHAPER_BURST = 4 * 1024
 SEGMENT = 1460
 _FLOW_ACTIONS = ("tls-reset", "tls-drop", "throttle")
-_HOST_LINE = re.compile(rb"\r\nHost:[ \t]*([^\r\n:]*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +56,12 @@ class FlowState:
     inspector: FlowInspector
     rule: Rule | None = None
     inspecting: bool = True
+    found: str = ""  # the name the DPI read (SNI or Host), for the blockpage
     fakes: list[bytes] = field(default_factory=list)  # injected packets the server gets
 
     def decide(self, decision: object, policy: Policy, dpi: Dpi, now: datetime) -> None:
         if isinstance(decision, Found):
-            value = decision.value
+            value = self.found = decision.value
             if decision.trigger == "sni" and not dpi.case_sensitive:
                 value = value.lower()
             self.rule = policy.lookup(decision.trigger, value, now) or self.rule
@@ -228,7 +227,7 @@ class Middlebox:
                 if action == "tls-drop":
                     return await hold(reader, writer)
                 if action == "http-blockpage":
-                    writer.write(pages.blockpage(self.isp, _host(chunk)))  # type: ignore[arg-type]
+                    writer.write(pages.blockpage(self.isp, state.found))  # type: ignore[arg-type]
                     await writer.drain()
                     return
                 if action == "tls-mitm":
@@ -247,11 +246,11 @@ class Middlebox:
                 up_w.write(b"".join(first))
                 first.clear()
                 if downstream is None:
-                    downstream = asyncio.create_task(_pump(up_r, writer, down, []))
+                    downstream = asyncio.create_task(pump(up_r, writer, down, []))
             self._limit(state.rule, up, down)
             if downstream is None:
-                downstream = asyncio.create_task(_pump(up_r, writer, down, []))
-            await asyncio.gather(_pump(reader, up_w, up, first), downstream)
+                downstream = asyncio.create_task(pump(up_r, writer, down, []))
+            await asyncio.gather(pump(reader, up_w, up, first), downstream)
         finally:
             if downstream is not None:
                 downstream.cancel()
@@ -333,11 +332,6 @@ class Injector(asyncio.DatagramProtocol):
             self.transport.sendto(b"ok" if ok else b"no", addr)
 
 
-def _host(request: bytes) -> str:
-    m = _HOST_LINE.search(request)
-    return m.group(1).decode("latin-1").strip() if m else ""
-
-
 def _reply(writer: asyncio.StreamWriter, code: int) -> None:
     writer.write(b"\x05" + bytes([code]) + b"\x00\x01\x00\x00\x00\x00\x00\x00")
 
@@ -359,9 +353,10 @@ class Lane:
     sent: int = 0
 
 
-async def _pump(
+async def pump(
     src: asyncio.StreamReader, dst: asyncio.StreamWriter, lane: Lane, pending: list[bytes]
 ) -> None:
+    """Relay one direction (after the `pending` chunks) within the lane's limit."""
     try:
         for chunk in pending:
             await _send(dst, chunk, lane)

@@ -106,7 +106,8 @@ async def resolve(hostname: str, resolver: tuple[str, int] | None, timeout: floa
     return await resolve_udp(hostname, resolver, timeout)
 
 
-async def resolve_dot(
+async def resolve_encrypted(
+    kind: str,
     hostname: str,
     server: tuple[str, int],
     name: str,
@@ -114,8 +115,10 @@ async def resolve_dot(
     proxy: tuple[str, int] | None,
     timeout: float,
 ) -> DnsQuery:
-    """DNS over TLS (RFC 7858): a 2-byte length, then the message, over TLS to `name`."""
-    q = DnsQuery(hostname=hostname, resolver=f"dot://{name}", engine="dot")
+    """DNS over TLS (`kind` "dot", RFC 7858) or over HTTPS ("doh", RFC 8484 GET) to the
+    resolver at `server` whose certificate names `name`, reached through `proxy`."""
+    label = f"dot://{name}" if kind == "dot" else f"https://{name}/dns-query"
+    q = DnsQuery(hostname=hostname, resolver=label, engine=kind)
     start = time.monotonic()
     query = dns.message.make_query(hostname, dns.rdatatype.A)
     writer = None
@@ -123,10 +126,10 @@ async def resolve_dot(
         async with asyncio.timeout(timeout):
             reader, writer = await open_tcp(*server, proxy, timeout)
             await writer.start_tls(ctx, server_hostname=name)
-            wire = query.to_wire()
-            writer.write(len(wire).to_bytes(2, "big") + wire)
-            size = int.from_bytes(await reader.readexactly(2), "big")
-            q.answers, q.failure = parse_answer(await reader.readexactly(size), query)
+            exchange = _dot_exchange if kind == "dot" else _doh_exchange
+            wire, q.failure = await exchange(reader, writer, query, name)
+            if wire is not None:
+                q.answers, q.failure = parse_answer(wire, query)
     except Exception as exc:  # noqa: BLE001
         q.failure = failure_string(exc)
     finally:
@@ -136,41 +139,34 @@ async def resolve_dot(
     return q
 
 
-async def resolve_doh(
-    hostname: str,
-    server: tuple[str, int],
+async def _dot_exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    query: dns.message.Message,
+    _name: str,
+) -> tuple[bytes | None, str | None]:
+    """A 2-byte length, then the message, each way."""
+    wire = query.to_wire()
+    writer.write(len(wire).to_bytes(2, "big") + wire)
+    size = int.from_bytes(await reader.readexactly(2), "big")
+    return await reader.readexactly(size), None
+
+
+async def _doh_exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    query: dns.message.Message,
     name: str,
-    ctx: ssl.SSLContext,
-    proxy: tuple[str, int] | None,
-    timeout: float,
-) -> DnsQuery:
-    """DNS over HTTPS (RFC 8484, GET): the message base64url-encoded in ?dns=."""
-    q = DnsQuery(hostname=hostname, resolver=f"https://{name}/dns-query", engine="doh")
-    start = time.monotonic()
-    query = dns.message.make_query(hostname, dns.rdatatype.A)
+) -> tuple[bytes | None, str | None]:
+    """The message base64url-encoded in ?dns=; the answer is the body."""
     query.id = 0  # RFC 8484 asks for id 0 in GET requests, for caching
     param = base64.urlsafe_b64encode(query.to_wire()).rstrip(b"=").decode()
-    writer = None
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await open_tcp(*server, proxy, timeout)
-            await writer.start_tls(ctx, server_hostname=name)
-            writer.write(
-                f"GET /dns-query?dns={param} HTTP/1.1\r\nHost: {name}\r\n"
-                "Accept: application/dns-message\r\nConnection: close\r\n\r\n".encode()
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
-            body = await reader.readexactly(int(m.group(1))) if m else await reader.read()
-            if status != 200:
-                q.failure = f"http_status_{status}"
-            else:
-                q.answers, q.failure = parse_answer(body, query)
-    except Exception as exc:  # noqa: BLE001
-        q.failure = failure_string(exc)
-    finally:
-        if writer is not None:
-            writer.transport.abort()
-    q.t = time.monotonic() - start
-    return q
+    writer.write(
+        f"GET /dns-query?dns={param} HTTP/1.1\r\nHost: {name}\r\n"
+        "Accept: application/dns-message\r\nConnection: close\r\n\r\n".encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+    body = await reader.readexactly(int(m.group(1))) if m else await reader.read()
+    return (body, None) if status == 200 else (None, f"http_status_{status}")

@@ -86,7 +86,6 @@ class TlsStream:
         self.reader, self.writer = reader, writer
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.obj: ssl.SSLObject | None = None
-        self.transport = writer.transport
 
     async def handshake(
         self,

@@ -79,6 +79,7 @@ class Attempts:
         self.ctx = ssl.create_default_context(cafile=cfg.ca_file)
         self.ctx.check_hostname = False
         self.ctx.set_alpn_protocols(["http/1.1"])
+        self.resolver_ctx = ssl.create_default_context(cafile=cfg.ca_file)  # DoT, DoH
 
     def unavailable(self, url: str, s: Strategy) -> Trial | None:
         """A trial that cannot run, and why; None if it can."""
@@ -164,13 +165,11 @@ class Attempts:
         except ValueError:
             pass
         cfg = self.cfg
-        if s.resolver == "dot" and cfg.dot:
-            q = await probe_dns.resolve_dot(
-                host, cfg.dot[:2], cfg.dot[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
-            )
-        elif s.resolver == "doh" and cfg.doh:
-            q = await probe_dns.resolve_doh(
-                host, cfg.doh[:2], cfg.doh[2], _plain_ctx(cfg), cfg.proxy, cfg.timeout
+        encrypted = {"dot": cfg.dot, "doh": cfg.doh}.get(s.resolver)
+        if encrypted is not None:
+            ip, port, name = encrypted
+            q = await probe_dns.resolve_encrypted(
+                s.resolver, host, (ip, port), name, self.resolver_ctx, cfg.proxy, cfg.timeout
             )
         elif s.resolver == "plain":
             q = await probe_dns.resolve(host, cfg.plain_resolver, cfg.timeout)
@@ -225,11 +224,15 @@ class _Failed(Exception):
     """A step failed; the message is already an OONI failure string."""
 
 
+def _mixed_case(name: str) -> str:
+    return "".join(c.upper() if i % 2 else c for i, c in enumerate(name))
+
+
 def _sni(host: str, how: str, front: str | None) -> str:
     if how == "dot":
         return host + "."
     if how == "case":
-        return "".join(c.upper() if i % 2 else c for i, c in enumerate(host))
+        return _mixed_case(host)
     if how == "front" and front:
         return front
     return host
@@ -237,16 +240,12 @@ def _sni(host: str, how: str, front: str | None) -> str:
 
 def _host_line(host: str, how: str) -> bytes:
     if how == "case":
-        return b"hOsT: " + "".join(c.upper() if i % 2 else c for i, c in enumerate(host)).encode()
+        return b"hOsT: " + _mixed_case(host).encode()
     if how == "dot":
         return b"Host: " + host.encode() + b"."
     if how == "space":
         return b"Host:\t " + host.encode()
     return b"Host: " + host.encode()
-
-
-def _plain_ctx(cfg: UnblockConfig) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=cfg.ca_file)
 
 
 async def _fetch(
@@ -330,6 +329,18 @@ class Baseline:
         return 2 * self.rate_kbps if self.verdict == "throttled" and self.rate_kbps else 0.0
 
 
+def trials_planned(
+    plan: list[tuple[str, float]], strategies: list[Strategy], tries: int, attempts: Attempts
+) -> list[tuple[str, float, Strategy]]:
+    """(url, min_kbps, strategy) of every trial: `tries` each, one for those that cannot run."""
+    return [
+        (url, min_kbps, s)
+        for url, min_kbps in plan
+        for s in strategies
+        for _ in range(1 if attempts.unavailable(url, s) else tries)
+    ]
+
+
 async def sweep(
     plan: list[tuple[str, float]],
     strategies: list[Strategy],
@@ -348,11 +359,10 @@ async def sweep(
             on_trial(t)
         return t
 
-    jobs = []
-    for url, min_kbps in plan:
-        for s in strategies:
-            n = 1 if attempts.unavailable(url, s) else tries
-            jobs += [one(url, min_kbps, s) for _ in range(n)]
+    jobs = [
+        one(url, min_kbps, s)
+        for url, min_kbps, s in trials_planned(plan, strategies, tries, attempts)
+    ]
     return list(await asyncio.gather(*jobs))
 
 
