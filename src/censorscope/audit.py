@@ -74,7 +74,7 @@ class NameIndex:
         self.always: list[int] = []
         self.regex: dict[int, re.Pattern[str]] = {}
         for i, r in enumerate(self.rules):
-            if r.on == "ip":
+            if r.on in ("ip", "quic"):
                 continue
             pat = r.pattern if r.case_sensitive else r.pattern.lower()
             if r.match == "exact":

@@ -24,7 +24,7 @@ class Policy:
         self._scan: dict[str, list[tuple[int, Rule, Matcher]]] = {}
         for i, rule in enumerate(rules):
             cs = rule.case_sensitive or case_sensitive
-            if rule.match in ("exact", "suffix") and rule.on != "ip" and not cs:
+            if rule.match in ("exact", "suffix") and rule.on not in ("ip", "quic") and not cs:
                 index = self._exact if rule.match == "exact" else self._suffix
                 key = (
                     rule.pattern.lower()
@@ -36,8 +36,11 @@ class Policy:
                 matcher = compile_match(rule.match, rule.pattern, cs)
                 self._scan.setdefault(rule.on, []).append((i, rule, matcher))
 
-    def lookup(self, trigger: str, value: str, at: datetime | None) -> Rule | None:
-        """The first rule in force at `at` that matches `value` on `trigger`."""
+    def lookup(
+        self, trigger: str, value: str, at: datetime | None, quic: bool = False
+    ) -> Rule | None:
+        """The first rule in force at `at` that matches `value` on `trigger`. Rules that
+        act only on QUIC (quic-drop) count only when `quic` is set."""
         found: list[tuple[int, Rule]] = []
         exact = self._exact.get(trigger)
         suffix = self._suffix.get(trigger)
@@ -55,6 +58,6 @@ class Policy:
             if matcher(value):
                 found.append((i, rule))
         for _, rule in sorted(found, key=lambda x: x[0]):
-            if rule.in_force(at):
+            if rule.in_force(at) and (quic or rule.action != "quic-drop"):
                 return rule
         return None

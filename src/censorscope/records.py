@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-Trigger = Literal["dns", "sni", "http_host", "ip"]
+Trigger = Literal["dns", "sni", "http_host", "ip", "quic"]
 MatchKind = Literal["exact", "suffix", "substring", "regex", "cidr"]
 
 # What each action does, and which trigger it can hang on.
@@ -34,12 +34,16 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "http-blockpage": ("http_host",),
     "http-reset": ("http_host",),
     "throttle": ("sni", "ip"),
+    # QUIC only: on "quic", the TSPU's rule (Initials to these addresses); on "sni", a DPI
+    # that decrypts Initials drops the QUIC flows of these names (TCP is not touched)
+    "quic-drop": ("quic", "sni"),
 }
 MATCHES_FOR_TRIGGER: dict[str, tuple[str, ...]] = {
     "dns": ("exact", "suffix", "substring", "regex"),
     "sni": ("exact", "suffix", "substring", "regex"),
     "http_host": ("exact", "suffix", "substring", "regex"),
     "ip": ("exact", "cidr"),
+    "quic": ("exact", "cidr"),  # the destination address of UDP datagrams
 }
 
 VERDICTS = ("accessible", "blocked", "throttled", "down", "geo-restricted", "inconclusive")

@@ -34,6 +34,7 @@ class Dpi:
     random_cutoff: int = 0  # a first packet this long that is no protocol ends inspection
     keep_packets: int = 0  # packets still inspected after another TLS record or a proxy
     flow_idle: float = 0.0  # seconds a throttled 4-tuple stays throttled, across RST/FIN
+    quic_sni: bool = False  # does it decrypt QUIC Initials and apply its SNI rules to them?
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ _DPI_KEYS = {
     "random_cutoff",
     "keep_packets",
     "flow_idle",
+    "quic_sni",
 }
 _SITE_KEYS = {
     "name",
@@ -210,6 +212,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
                 flow_idle=v.duration(dpi_tbl["flow_idle"], f"{where}.dpi.flow_idle")
                 if "flow_idle" in dpi_tbl
                 else 0.0,
+                quic_sni=v.boolean(dpi_tbl.get("quic_sni", False), f"{where}.dpi.quic_sni"),
             ),
             blockpage_title=v.string(tbl.get("blockpage_title", ""), f"{where}.blockpage_title"),
             blockpage_redirect=v.string(

@@ -1,6 +1,6 @@
 """An ISP's in-path middlebox. Vantages reach the lab's internet through it (SOCKS5);
 it applies the ISP's IP, SNI and HTTP rules as a DPI would: reset, drop, refuse,
-blockpage, man-in-the-middle, throttle."""
+blockpage, man-in-the-middle, throttle. UDP (QUIC) goes through `lab.udp`."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from censorscope.lab.clock import Clock
 from censorscope.lab.dpi import STOP, FlowInspector, Found
 from censorscope.lab.origin import hold
 from censorscope.lab.shaping import TokenBucket
+from censorscope.lab.udp import associate
 from censorscope.lab.world import BLOCKPAGE_IP, FARM, PAGES, TARPIT, World, vantage_ip
 from censorscope.policy import Policy
 from censorscope.probe.evasion import INJECT_MAGIC
 from censorscope.records import Rule
 from censorscope.scenario import Dpi, Isp
+from censorscope.socks import CONNECT, UDP_ASSOCIATE
 
 FLOW_LIMIT = 300.0  # no relayed flow outlives this
 POLICER_BURST = 16 * 1024  # the 2021 throttler let ~16 KB through before dropping
@@ -46,6 +48,7 @@ class Ports:
     tarpit: int
     pages_tls: int
     pages_http: int
+    farm_quic: int = 0  # UDP (HTTP/3); 0: the farm does not speak QUIC
 
 
 @dataclass(slots=True)
@@ -156,7 +159,9 @@ class Middlebox:
         dst = await self._socks_request(reader, writer)
         if dst is None:
             return
-        ip, port = dst
+        cmd, ip, port = dst
+        if cmd == UDP_ASSOCIATE:
+            return await associate(self, reader, writer)
         if self.noise and port in (80, 443) and self._unlucky(ip, port):
             return reset(writer)  # the background failures of a real network
         now = self.clock.now
@@ -275,7 +280,7 @@ class Middlebox:
 
     async def _socks_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> tuple[str, int] | None:
+    ) -> tuple[int, str, int] | None:
         ver, nmethods = await reader.readexactly(2)
         await reader.readexactly(nmethods)
         if ver != 5:
@@ -293,13 +298,13 @@ class Middlebox:
             _reply(writer, 8)
             return None
         port = int.from_bytes(await reader.readexactly(2), "big")
-        if cmd != 1:
+        if cmd not in (CONNECT, UDP_ASSOCIATE):
             _reply(writer, 7)
             return None
         if host is None:
             _reply(writer, 4)
             return None
-        return host, port
+        return cmd, host, port
 
     def _resolve(self, name: str) -> str | None:
         """For clients that let the proxy resolve (socks5h): the ISP's DNS rules apply."""

@@ -24,6 +24,7 @@ from censorscope.errors import LabError
 from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, RESOLVER_NAME, ConnectProxy, OpenResolver
 from censorscope.lab.ca import Authority
 from censorscope.lab.clock import Clock
+from censorscope.lab.h3 import serve_h3
 from censorscope.lab.middlebox import Injector, Middlebox, Ports
 from censorscope.lab.origin import Farm, PageServer, hold
 from censorscope.lab.resolver import Resolver
@@ -111,7 +112,16 @@ async def _serve(
         servers.append(srv)
         return srv.sockets[0].getsockname()[1]
 
+    every_site = tuple(n for site in scenario.sites for n in site.hostnames)
+    h3 = await serve_h3(
+        FARM,
+        farm.respond,
+        str(sites_ca.issue(every_site or ("lab.invalid",))),
+        str(sites_ca.key_file),
+    )
+    servers.append(h3)
     ports = Ports(
+        farm_quic=h3.get_extra_info("sockname")[1],
         farm_tls=await listen(farm.handle, FARM, farm.tls),
         farm_http=await listen(farm.handle, FARM),
         tarpit=await listen(hold, TARPIT),

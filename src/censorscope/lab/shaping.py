@@ -17,12 +17,15 @@ class TokenBucket:
         self.tokens = burst
         self.stamp: float | None = None
 
-    def reserve(self, n: int, now: float) -> float:
-        """Take `n` bytes of credit; return how long to wait before sending them."""
+    def _refill(self, now: float) -> None:
         if self.stamp is not None:
             elapsed = max(0.0, now - self.stamp)
             self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         self.stamp = now
+
+    def reserve(self, n: int, now: float) -> float:
+        """Take `n` bytes of credit; return how long to wait before sending them."""
+        self._refill(now)
         if self.stall_to and self.tokens < n:
             wait = (max(self.stall_to, n) - self.tokens) / self.rate
             self.tokens = max(self.stall_to, n) - n
@@ -30,3 +33,12 @@ class TokenBucket:
             return wait
         self.tokens -= n
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def take(self, n: int, now: float) -> bool:
+        """Police a datagram: take `n` bytes of credit if the bucket holds them, else the
+        datagram is dropped (False). UDP has no stream to stall, only packets to lose."""
+        self._refill(now)
+        if self.tokens < n:
+            return False
+        self.tokens -= n
+        return True

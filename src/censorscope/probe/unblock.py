@@ -21,8 +21,9 @@ from censorscope.circumvention import NOT_APPLICABLE, NOT_AVAILABLE, Strategy, T
 from censorscope.errors import InputError
 from censorscope.failure import failure_string
 from censorscope.probe import dns as probe_dns
-from censorscope.probe.dial import Streams, open_tcp, socks5_connect
+from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
 from censorscope.probe.evasion import INJECT_MAGIC, ByteStream, TlsStream, matches
+from censorscope.probe.h3 import Fetched, QuicFailure, fetch_h3
 from censorscope.rate import estimate_kbps
 
 
@@ -90,8 +91,8 @@ class Attempts:
             why = NOT_APPLICABLE, "a TLS strategy; the URL is plain HTTP"
         elif s.needs == "http" and scheme != "http":
             why = NOT_APPLICABLE, "changes the Host header, which TLS hides; use an http:// URL"
-        elif s.needs == "quic":
-            why = NOT_AVAILABLE, "this probe has no QUIC stack, so HTTP/3 is not attempted"
+        elif s.needs == "quic" and scheme != "https":
+            why = NOT_APPLICABLE, "HTTP/3 is HTTPS only; the URL is plain HTTP"
         elif s.sni == "front" and not cfg.front:
             why = NOT_AVAILABLE, "give --front NAME, a name the same service serves"
         elif s.route == "proxy" and cfg.via is None:
@@ -127,6 +128,24 @@ class Attempts:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         start = time.monotonic()
         ip = await self._address(host, s)
+        path = self.cfg.transfer_path or (parts.path or "/")
+        if s.needs == "quic":
+            udp = await open_udp(ip, port, self.cfg.proxy, self.cfg.timeout)
+            try:
+                got = await fetch_h3(
+                    udp,
+                    host,
+                    path,
+                    self.cfg.ca_file,
+                    self.cfg.timeout,
+                    self.cfg.transfer_seconds,
+                    start,
+                )
+            except QuicFailure as exc:
+                raise _Failed(str(exc)) from None
+            finally:
+                udp.close()
+            return _judge(t, got, min_kbps)
         streams = await self._connect(ip, host, port, s)
         try:
             conn: ByteStream = _Plain(*streams)
@@ -141,22 +160,12 @@ class Attempts:
                 if not matches(tls.obj.getpeercert() or {}, sent if s.sni == "front" else host):
                     raise ssl.SSLCertVerificationError("certificate does not match the name")
                 conn = tls
-            path = self.cfg.transfer_path or (parts.path or "/")
-            status, headers, body, samples, ttfb = await _fetch(
+            got = await _fetch(
                 conn, _host_line(host, s.host), path, start, self.cfg.transfer_seconds
             )
         finally:
             streams[1].transport.abort()
-        t.ttfb = ttfb
-        t.kbps = estimate_kbps(samples) if samples else None
-        if status >= 400:
-            t.failure = f"http_status_{status}"
-        elif (fp := match_http(headers, body)) is not None:
-            t.failure = f"blockpage ({fp})"
-        elif min_kbps and (t.kbps or 0) < min_kbps:
-            t.failure = f"still throttled ({t.kbps or 0:.0f} kbit/s)"
-        else:
-            t.ok = True
+        _judge(t, got, min_kbps)
 
     async def _address(self, host: str, s: Strategy) -> str:
         try:
@@ -209,6 +218,23 @@ class Attempts:
         return inject
 
 
+def _judge(t: Trial, got: Fetched, min_kbps: float) -> None:
+    """Did the fetch restore access: a page, not an error or a blockpage, and not slow?"""
+    status, headers, body, samples, ttfb = got
+    t.ttfb = ttfb
+    t.kbps = estimate_kbps(samples) if samples else None
+    if status == 0:
+        t.failure = "no_response"
+    elif status >= 400:
+        t.failure = f"http_status_{status}"
+    elif (fp := match_http(headers, body)) is not None:
+        t.failure = f"blockpage ({fp})"
+    elif min_kbps and (t.kbps or 0) < min_kbps:
+        t.failure = f"still throttled ({t.kbps or 0:.0f} kbit/s)"
+    else:
+        t.ok = True
+
+
 class _Plain:
     """A TCP stream with the same read/write/drain as TlsStream."""
 
@@ -250,7 +276,7 @@ def _host_line(host: str, how: str) -> bytes:
 
 async def _fetch(
     conn: ByteStream, host_line: bytes, path: str, start: float, seconds: float
-) -> tuple[int, dict[str, str], str, list[tuple[float, int]], float | None]:
+) -> Fetched:
     """GET with our own Host line; (status, headers, body head, samples, ttfb)."""
     parser = h11.Connection(h11.CLIENT)
     # h11 keeps the state; the bytes on the wire are ours, Host line and all
