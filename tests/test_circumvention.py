@@ -23,13 +23,13 @@ def test_outcomes_count_trials_and_take_medians_of_successes() -> None:
         Trial("u", "a", ok=True, ttfb=0.3, kbps=1100),
         Trial("u", "a", ok=False, failure="connection_reset"),
         Trial("u", "b", ok=False, failure="connection_reset"),
-        Trial("u", "c", status="not-available", failure="no QUIC stack"),
+        Trial("u", "c", status="not-available", failure="needs a raw socket"),
     ]
     a, b, c = outcomes(trials)
     assert (a.status, a.successes, a.tries, a.ttfb, a.kbps) == ("partly", 2, 3, 0.2, 1000)
     assert a.failures == {"connection_reset": 1} and a.to_dict()["success_ratio"] == 0.667
     assert (b.status, b.why) == ("fails", "connection_reset")
-    assert (c.status, c.tries, c.why) == ("not-available", 0, "no QUIC stack")
+    assert (c.status, c.tries, c.why) == ("not-available", 0, "needs a raw socket")
 
 
 def test_works_everywhere_needs_every_trial_on_every_target() -> None:

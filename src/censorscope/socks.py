@@ -35,7 +35,7 @@ def parse_udp_datagram(data: bytes) -> tuple[str, int, bytes] | None:
         end = 5 + data[4]
         if len(data) < end + 2:
             return None
-        host, pos = data[5:end].decode("idna", "replace"), end
+        host, pos = data[5:end].decode("ascii", "replace"), end
     else:
         return None
     return host, int.from_bytes(data[pos : pos + 2], "big"), data[pos + 2 :]

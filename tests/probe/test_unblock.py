@@ -22,12 +22,13 @@ WORK = {
     "fake-random",
     "sni-trailing-dot",
     "domain-fronting",
+    "http3",  # the 2021 throttler's rules are on TCP (QUIC: see the 2022 test below)
 }
 FAIL = {"plain", "resolver-plain", "resolver-dot", "resolver-doh", "sni-case", "proxy"}
 
 
-def unblock(capsys: pytest.CaptureFixture, *args: str) -> dict[str, dict]:
-    code = main(["unblock", *args, "--lab", LAB, "--at", AT, "--json"])
+def unblock(capsys: pytest.CaptureFixture, *args: str, at: str = AT) -> dict[str, dict]:
+    code = main(["unblock", *args, "--lab", LAB, "--at", at, "--json"])
     assert code == 0, capsys.readouterr().err
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     return {r["strategy"]: r for r in rows if "strategy" in r} | {"summary": rows[-1]}
@@ -43,7 +44,7 @@ def test_truth_table_on_the_2021_throttler(capsys: pytest.CaptureFixture) -> Non
     assert {s for s in FAIL if rows[s]["status"] == "fails"} == FAIL
     assert rows["proxy"]["why"].startswith("still throttled")  # a plain HTTP proxy fails
     assert rows["tls-ccs-first"]["status"] == "fails"  # OpenSSL refuses a CCS first
-    assert rows["http3"]["status"] == "not-available"
+    assert rows["http3"]["kbps"] > 1000
     assert rows["host-case"]["status"] == "not-applicable"
     assert rows["tcp-split-sni"]["tries"] == 3 and rows["tcp-split-sni"]["kbps"] > 1000
     assert set(rows["summary"]["summary"]["works_everywhere"]) == WORK
@@ -60,11 +61,32 @@ def test_a_reassembling_dpi_defeats_the_split(capsys: pytest.CaptureFixture) -> 
     assert rows["tls-record-split"]["status"] == "works"
 
 
+def test_http3_until_the_tspu_drops_quic(capsys: pytest.CaptureFixture) -> None:
+    rows = unblock(
+        capsys, "https://twitter.com/", "--isp", "Rostelecom", "--strategy", "http3,tcp-split-sni",
+        "--tries", "1", at="2022-03-05T12:00:00Z",
+    )  # fmt: skip
+    assert rows["http3"]["status"] == "fails"
+    assert rows["http3"]["why"].startswith("generic_timeout_error")  # no answer to the Initial
+    assert rows["tcp-split-sni"]["status"] == "works"  # (2022-03-05: still throttled, not reset)
+    assert rows["summary"]["summary"]["works_everywhere"] == ["tcp-split-sni"]
+
+
+def test_a_dpi_that_reads_quic_sni_blocks_http3(capsys: pytest.CaptureFixture) -> None:
+    rows = unblock(
+        capsys, "https://facebook.com/", "--isp", "Reassembling", "--strategy", "http3",
+        "--tries", "1",
+    )  # fmt: skip
+    assert rows["http3"]["status"] == "fails"
+    assert rows["http3"]["why"].startswith("generic_timeout_error")
+
+
 def test_plain_http_host_variations(capsys: pytest.CaptureFixture) -> None:
     rows = unblock(capsys, "http://rutracker.org/", "--isp", "Rostelecom", "--tries", "1")
     assert rows["host-trailing-dot"]["status"] == "works"
     assert rows["host-case"]["status"] == "fails"  # this DPI ignores case
     assert rows["plain"]["why"].startswith("blockpage (cl.isp_ru_rostelecom_blocksystem")
+    assert rows["http3"]["status"] == "not-applicable"  # HTTPS only
 
 
 @pytest.mark.parametrize(

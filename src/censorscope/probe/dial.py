@@ -105,12 +105,16 @@ class Datagrams(asyncio.DatagramProtocol):
             self.control.transport.abort()
 
 
-async def open_udp(ip: str, port: int, proxy: tuple[str, int] | None, timeout: float) -> Datagrams:
-    """A UDP path to ip:port, through `proxy` (SOCKS5 UDP ASSOCIATE) if given."""
+async def open_udp(
+    ip: str, port: int, proxy: tuple[str, int] | None, timeout: float, local_port: int = 0
+) -> Datagrams:
+    """A UDP path to ip:port, through `proxy` (SOCKS5 UDP ASSOCIATE) if given, from
+    `local_port` if given (0: any)."""
     loop = asyncio.get_running_loop()
+    local = ("127.0.0.1" if proxy else "0.0.0.0", local_port) if local_port else None
     if proxy is None:
         _, proto = await loop.create_datagram_endpoint(
-            lambda: Datagrams((ip, port), False), remote_addr=(ip, port)
+            lambda: Datagrams((ip, port), False), local_addr=local, remote_addr=(ip, port)
         )
         return proto
     reader, writer = await asyncio.wait_for(asyncio.open_connection(*proxy), timeout)
@@ -121,7 +125,7 @@ async def open_udp(ip: str, port: int, proxy: tuple[str, int] | None, timeout: f
             host, relay_port = await _socks5_reply(reader)
         relay = (host if host not in ("", "0.0.0.0") else proxy[0], relay_port)
         _, proto = await loop.create_datagram_endpoint(
-            lambda: Datagrams((ip, port), True), remote_addr=relay
+            lambda: Datagrams((ip, port), True), local_addr=local, remote_addr=relay
         )
     except BaseException:
         writer.transport.abort()

@@ -111,11 +111,15 @@ class Attempts:
         if skip is not None:
             return skip
         t = Trial(url, s.name)
+        cut = asyncio.timeout(self.cfg.trial_timeout)
         try:
-            async with asyncio.timeout(self.cfg.trial_timeout):
+            async with cut:
                 await self._run(url, s, t, min_kbps)
         except TimeoutError:
-            t.failure = f"generic_timeout_error (cut after {self.cfg.trial_timeout:g} s)"
+            # a step's own timeout (no answer to a handshake) is not the whole trial's cut
+            t.failure = "generic_timeout_error"
+            if cut.expired():
+                t.failure += f" (cut after {self.cfg.trial_timeout:g} s)"
         except _Failed as exc:
             t.failure = str(exc)
         except Exception as exc:  # noqa: BLE001 - every failure becomes data
