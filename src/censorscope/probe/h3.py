@@ -77,10 +77,8 @@ async def fetch_h3(
         verify_mode=ssl.CERT_REQUIRED,
         idle_timeout=timeout + seconds + 5,
     )
-    if ca_file:
+    if ca_file:  # (otherwise aioquic trusts certifi's roots)
         config.load_verify_locations(ca_file)
-    else:
-        config.load_verify_locations(ssl.get_default_verify_paths().cafile)
     loop = asyncio.get_running_loop()
     quic = QuicConnection(configuration=config)
     h3 = H3Connection(quic)
