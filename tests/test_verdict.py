@@ -131,3 +131,23 @@ def test_failures_of_different_steps_add_up_per_address() -> None:
     v.tls_handshakes[0].failure = "connection_reset"
     out = decide(v, control)
     assert (out.verdict, out.method, len(out.evidence["failed_addresses"])) == ("blocked", "tls", 2)
+
+
+def test_ooni_handshake_metric_classifies_the_throttled_twitter_trace() -> None:
+    # OONI-2022: reads of 517+507 bytes at 5.78 s and 848 bytes at 9.47 s, timeout at 10.16 s
+    slow = m(**OK, tls="generic_timeout_error")
+    slow.tls_handshakes[0].reads = [(5.78, 517), (5.78, 507), (9.47, 848)]
+    slow.tls_handshakes[0].t = 10.16
+    v = decide(slow, m(**OK))
+    assert (v.verdict, v.rule) == ("throttled", "throttle.handshake")
+    assert round(v.rate_kbps or 0, 2) == round(1872 * 8 / 1000 / 9.47, 2)
+    assert v.evidence["v_failure"] == "generic_timeout_error"  # the facts stay in evidence
+    fast = m(**OK)
+    fast.tls_handshakes[0].reads = [(0.031, 517), (0.032, 2900), (0.045, 1300)]
+    fast.tls_handshakes[0].t = 0.05
+    assert decide(fast, m(**OK)).rule == "ok"
+    reset = m(**OK, tls="connection_reset")  # no slow reads: blocking, not throttling
+    reset.tls_handshakes[0].reads = [(0.02, 0)]
+    assert decide(reset, m(**OK)).rule == "tls.failure"
+    trace = Measurement.from_dict(slow.to_dict())  # the trace survives the store's format
+    assert trace.tls_handshakes[0].reads == slow.tls_handshakes[0].reads

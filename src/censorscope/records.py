@@ -134,6 +134,9 @@ class TlsHandshake:
     cipher_suite: str = ""
     peer_certificate_sha256: str = ""
     t: float = 0.0
+    # OONI's network_events of the handshake: (seconds since it began, bytes) per read;
+    # empty when the TLS stack does not expose its reads
+    reads: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -204,6 +207,8 @@ class Measurement:
             kw[key] = [kind(**item) for item in d.get(key, [])]
         for tp in kw["throughput"]:
             tp.samples = [tuple(s) for s in tp.samples]  # type: ignore[misc]
+        for hs in kw["tls_handshakes"]:
+            hs.reads = [tuple(r) for r in hs.reads]  # type: ignore[misc]
         return cls(**kw)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from censorscope.blockpage import is_bogon, match_dns, match_http
-from censorscope.rate import pattern
+from censorscope.rate import handshake_read_kbps, handshake_throttled, pattern
 from censorscope.records import Measurement, Verdict
 
 PRESENT = object()  # condition: the feature is set (not None / not False)
@@ -45,6 +45,8 @@ RULES: tuple[VerdictRule, ...] = (
                 note="the response matches a known blockpage fingerprint"),
     VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
                 note="the target's SNI is slower than a control SNI over the same path"),
+    VerdictRule("throttle.handshake", {"handshake_kbps": PRESENT}, "throttled",
+                note="OONI's metric: the TLS handshake read under 20 kbit/s for over a second"),
     VerdictRule("geo.service", {"geo": True}, "geo-restricted",
                 note="the service itself refused this region, over its own certificate"),
     VerdictRule("nocontrol.verified",
@@ -94,7 +96,11 @@ def decide(
         time=vantage.time,
         verdict=rule.verdict,
         method=rule.method,
-        rate_kbps=feats["rate_kbps"] if rule.verdict == "throttled" else None,
+        rate_kbps=(
+            feats["handshake_kbps"] if rule.id == "throttle.handshake" else feats["rate_kbps"]
+        )
+        if rule.verdict == "throttled"
+        else None,
         rule=rule.id,
         evidence=evidence,
     )
@@ -113,6 +119,7 @@ _EVIDENCE = {
     "slowdown",
     "failed_addresses",
     "control_failure",
+    "handshake_kbps",
 }
 
 
@@ -147,6 +154,7 @@ def observe(
     f["blockpage"] = _blockpage(v, c)
     f["dns_bogon"] = bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
     f["rate_kbps"], f["control_sni_kbps"], f["throttle"], f["slowdown"] = _throttle(v)
+    f["handshake_kbps"] = _slow_handshake(v)
 
     if c is None or (not c.resolver_alive and not _final_ok(c)):
         f.update(control="missing", control_bogon=False, dns_consistent=None)
@@ -249,6 +257,18 @@ def _http_diff(v: Measurement, c: Measurement, verified: bool) -> bool:
         return False
     vr, cr = v.requests[-1], c.requests[-1]
     return vr.status_code != cr.status_code or (bool(cr.title) and vr.title != cr.title)
+
+
+def _slow_handshake(v: Measurement) -> float | None:
+    """The read speed of the slowest handshake that OONI's metric calls throttled."""
+    slow = [
+        kbps
+        for h in v.tls_handshakes
+        if h.reads
+        and handshake_throttled(h.reads, h.t)
+        and (kbps := handshake_read_kbps(h.reads)) is not None
+    ]
+    return min(slow) if slow else None
 
 
 def _throttle(
