@@ -118,10 +118,13 @@ async def _go(
             rows = [o for o in results if o.target == b.url]
             if rows:
                 con.print(output.unblock_table(b, rows))
-        con.print(
-            "[bold]Works on every target:[/] "
-            + (", ".join(works) if works else "nothing tried worked")
-        )
+        if not plan:
+            con.print("Nothing restricted here, so no strategy was tried (--force tries anyway)")
+        else:
+            con.print(
+                "[bold]Works on every target:[/] "
+                + (", ".join(works) if works else "nothing tried worked")
+            )
     return 0
 
 

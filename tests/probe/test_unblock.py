@@ -143,3 +143,15 @@ def test_a_hanging_strategy_is_cut_by_its_timeout(
     assert rows["proxy"]["status"] == "fails"
     assert "timeout" in rows["proxy"]["why"]
     assert rows["tls-record-split"]["status"] == "works"  # the others are not held up
+
+
+def test_an_accessible_url_is_left_alone_unless_forced(capsys: pytest.CaptureFixture) -> None:
+    args = ["unblock", "https://rutracker.org/", "--lab", LAB, "--at", AT, "--isp", "Rostelecom"]
+    assert main([*args, "--strategy", "http3", "--tries", "1"]) == 0
+    out = capsys.readouterr()
+    assert "accessible here" in out.err and "no strategy was tried" in out.out
+    rows = unblock(
+        capsys, "https://rutracker.org/", "--isp", "Rostelecom", "--strategy", "http3",
+        "--tries", "1", "--force",
+    )  # fmt: skip
+    assert rows["http3"]["status"] == "works"  # (only its plain-HTTP Host is blocked)
