@@ -39,6 +39,12 @@ def response(
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+def transfer_size(path: str) -> int | None:
+    """N of a `/__bytes/N` request (capped at MAX_TRANSFER); None for any other path."""
+    m = _BYTES.match(path)
+    return min(int(m.group(1)), MAX_TRANSFER) if m else None
+
+
 def bytes_head(n: int) -> bytes:
     return (
         f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -70,8 +76,8 @@ async def serve_requests(
             path = m.group(2).decode("latin-1")
             h = _HOST.search(head)
             host = h.group(1).decode("latin-1").strip().lower() if h else ""
-            if nbytes := _BYTES.match(path):
-                await _stream(writer, min(int(nbytes.group(1)), MAX_TRANSFER))
+            if (n := transfer_size(path)) is not None:
+                await _stream(writer, n)
                 continue
             out = respond(path, host, peer)
             writer.write(out)

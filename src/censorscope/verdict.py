@@ -31,6 +31,7 @@ class VerdictRule:
     verdict: str
     method: str | None = None
     note: str = ""
+    rate: str = "rate_kbps"  # the feature that holds the rate of a throttled verdict
 
 
 # fmt: off
@@ -46,7 +47,8 @@ RULES: tuple[VerdictRule, ...] = (
     VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
                 note="the target's SNI is slower than a control SNI over the same path"),
     VerdictRule("throttle.handshake", {"handshake_kbps": PRESENT}, "throttled",
-                note="OONI's metric: the TLS handshake read under 20 kbit/s for over a second"),
+                note="OONI's metric: the TLS handshake read under 20 kbit/s for over a second",
+                rate="handshake_kbps"),
     VerdictRule("geo.service", {"geo": True}, "geo-restricted",
                 note="the service itself refused this region, over its own certificate"),
     VerdictRule("nocontrol.verified",
@@ -96,11 +98,7 @@ def decide(
         time=vantage.time,
         verdict=rule.verdict,
         method=rule.method,
-        rate_kbps=(
-            feats["handshake_kbps"] if rule.id == "throttle.handshake" else feats["rate_kbps"]
-        )
-        if rule.verdict == "throttled"
-        else None,
+        rate_kbps=feats[rule.rate] if rule.verdict == "throttled" else None,
         rule=rule.id,
         evidence=evidence,
     )
@@ -261,14 +259,8 @@ def _http_diff(v: Measurement, c: Measurement, verified: bool) -> bool:
 
 def _slow_handshake(v: Measurement) -> float | None:
     """The read speed of the slowest handshake that OONI's metric calls throttled."""
-    slow = [
-        kbps
-        for h in v.tls_handshakes
-        if h.reads
-        and handshake_throttled(h.reads, h.t)
-        and (kbps := handshake_read_kbps(h.reads)) is not None
-    ]
-    return min(slow) if slow else None
+    slow = [h.reads for h in v.tls_handshakes if handshake_throttled(h.reads, h.t)]
+    return min((handshake_read_kbps(r) or 0.0) for r in slow) if slow else None
 
 
 def _throttle(

@@ -4,7 +4,6 @@ on one UDP port, with one certificate naming every site (as a CDN's would)."""
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from aioquic.asyncio import QuicConnectionProtocol
@@ -14,9 +13,7 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent
 
-from censorscope.httpserve import MAX_TRANSFER, Responder, filler
-
-_BYTES = re.compile(r"^/__bytes/(\d{1,9})$")
+from censorscope.httpserve import Responder, filler, transfer_size
 
 
 def _split(response: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -57,9 +54,8 @@ class _Session(QuicConnectionProtocol):
         fields = dict(event.headers)
         path = fields.get(b":path", b"/").decode("latin-1")
         host = fields.get(b":authority", b"").decode("latin-1").split(":")[0].lower()
-        m = _BYTES.match(path)
-        if m:
-            n = min(int(m.group(1)), MAX_TRANSFER)
+        n = transfer_size(path)
+        if n is not None:
             headers = [(b":status", b"200"), (b"content-length", str(n).encode())]
             body = b"".join(filler(min(16384, n - i)) for i in range(0, n, 16384))
         else:

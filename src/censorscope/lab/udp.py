@@ -18,12 +18,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from censorscope.clienthello import Hello, NotTls
+from censorscope.clienthello import NotTls, Truncated
 from censorscope.lab.shaping import TokenBucket
 from censorscope.lab.world import FARM
 from censorscope.quic import InitialReader, tspu_drops
-from censorscope.records import Rule
-from censorscope.socks import parse_udp_datagram, udp_datagram
+from censorscope.socks import encode_address, parse_udp_datagram, udp_datagram
 
 if TYPE_CHECKING:
     from censorscope.lab.middlebox import Middlebox
@@ -40,7 +39,7 @@ class UdpFlow:
     ip: str
     port: int
     reader: InitialReader | None  # None: not (or no longer) inspecting
-    rule: Rule | None = None
+    tspu: bool = False  # the TSPU's QUIC rule covers this address
     blocked: bool = False
     up: TokenBucket | None = None
     down: TokenBucket | None = None
@@ -73,8 +72,7 @@ class Association(asyncio.DatagramProtocol):
         if flow is None:
             if len(self.flows) >= MAX_FLOWS:
                 return
-            reader = InitialReader() if self.box.dpi.quic_sni else None
-            flow = self.flows[(ip, port)] = UdpFlow(ip, port, reader)
+            flow = self.flows[(ip, port)] = self._new_flow(ip, port)
         if self._drops(flow, payload, addr[1]):
             return
         if flow.upstream is not None:
@@ -82,13 +80,20 @@ class Association(asyncio.DatagramProtocol):
         elif flow.pending or self._open(flow):
             flow.pending.append(payload)
 
-    def _drops(self, flow: UdpFlow, payload: bytes, src_port: int) -> bool:
+    def _new_flow(self, ip: str, port: int) -> UdpFlow:
+        """A flow and its address rules, decided once as the TCP path decides per flow."""
         box, now = self.box, self.box.clock.now
-        ip_rule = box.policy.lookup("ip", flow.ip, now)
-        if ip_rule is not None and ip_rule.action in _IP_BLOCKS:
-            return True
-        tspu = box.policy.lookup("quic", flow.ip, now, quic=True)
-        if tspu is not None and tspu_drops(payload, src_port, flow.port):
+        ip_rule = box.policy.lookup("ip", ip, now)
+        return UdpFlow(
+            ip,
+            port,
+            InitialReader() if box.dpi.quic_sni else None,
+            tspu=box.policy.lookup("quic", ip, now, quic=True) is not None,
+            blocked=ip_rule is not None and ip_rule.action in _IP_BLOCKS,
+        )
+
+    def _drops(self, flow: UdpFlow, payload: bytes, src_port: int) -> bool:
+        if flow.blocked or (flow.tspu and tspu_drops(payload, src_port, flow.port)):
             return True
         if flow.reader is not None:
             self._inspect(flow, payload)
@@ -99,17 +104,15 @@ class Association(asyncio.DatagramProtocol):
     def _inspect(self, flow: UdpFlow, payload: bytes) -> None:
         assert flow.reader is not None
         result = flow.reader.feed(payload)
-        if isinstance(result, NotTls) or (isinstance(result, Hello) and result.sni is None):
-            flow.reader = None
-            return
-        if not isinstance(result, Hello) or result.sni is None:
+        if isinstance(result, Truncated):
             return  # the ClientHello goes on in the next Initial
         flow.reader = None
+        if isinstance(result, NotTls) or result.sni is None:
+            return
         sni = result.sni if self.box.dpi.case_sensitive else result.sni.lower()
         rule = self.box.policy.lookup("sni", sni, self.box.clock.now, quic=True)
         if rule is None:
             return
-        flow.rule = rule
         if rule.action == "throttle" and rule.rate_kbps:
             rate = rule.rate_kbps * 125
             flow.up, flow.down = TokenBucket(rate, QUIC_BURST), TokenBucket(rate, QUIC_BURST)
@@ -180,7 +183,7 @@ async def associate(
     )
     try:
         host, port = transport.get_extra_info("sockname")[:2]
-        writer.write(b"\x05\x00\x00" + udp_datagram(host, port, b"")[3:])
+        writer.write(b"\x05\x00\x00" + encode_address(host, port))
         await writer.drain()
         while await reader.read(4096):
             pass
