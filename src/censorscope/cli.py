@@ -25,6 +25,7 @@ from censorscope.alerts import key as alert_key
 from censorscope.errors import CensorscopeError, InputError
 from censorscope.events import REGISTRY, load_events
 from censorscope.helper import HelperClient
+from censorscope.lab import packets
 from censorscope.lab.campaign import run_campaign, sweep
 from censorscope.lab.demand import isp_traffic
 from censorscope.lab.rounds import LabProbeOptions, lab_targets, run_round
@@ -248,6 +249,12 @@ def _unblock_args(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--isp", help="the lab ISP to measure from (with --lab)")
     u.add_argument("--at", type=_time, help="the lab's virtual time (default: now)")
     u.add_argument(
+        "--packets",
+        action="store_true",
+        help="the lab's DPIs see real TCP segments (NFQUEUE in a network namespace of its"
+        " own; needs unshare and iptables)",
+    )
+    u.add_argument(
         "--strategy",
         action="append",
         default=[],
@@ -289,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True)
     try:
+        if getattr(args, "packets", False) and args.lab:
+            if not packets.in_own_namespace():
+                return packets.run_in_namespace(sys.argv[1:] if argv is None else list(argv))
+            packets.loopback_up()
         if args.command == "lab" and args.lab_command == "run":
             return _lab_run(args, err)
         if args.command == "lab" and args.lab_command == "campaign":

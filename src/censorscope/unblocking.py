@@ -41,8 +41,10 @@ def run(args: argparse.Namespace, err: Console) -> int:
         raise InputError("--tries", str(args.tries), "must be at least 1")
     if args.lab:
         return _in_lab(args, err, urls, strategies)
-    if args.isp or args.at:
-        raise InputError("--isp/--at", "command line", "only with --lab", "add --lab SCENARIO")
+    if args.isp or args.at or args.packets:
+        raise InputError(
+            "--isp/--at/--packets", "command line", "only with --lab", "add --lab SCENARIO"
+        )
     cfg = UnblockConfig(
         proxy=args.proxy,
         resolver=args.resolver,
@@ -68,9 +70,11 @@ def _in_lab(args: argparse.Namespace, err: Console, urls: list[str], strategies:
         raise InputError("--isp", "command line", "--lab needs an ISP", "add --isp NAME")
     at = args.at or datetime.now(UTC)
     opts = LabProbeOptions(timeout=args.timeout or 2.0)
-    with LabProcess(args.lab, at) as info:
+    with LabProcess(args.lab, at, packets=args.packets) as info:
         e = info.endpoint(args.isp)
         cfg = unblock_config(info, e, opts, args.via, args.front)
+        if args.packets:
+            cfg.segment_gap = 0.0  # back to back, as zapret sends them: the DPI sees packets
         probe = Probe(probe_config(info, e, opts))
         control = Probe(probe_config(info, info.control, opts))
         return asyncio.run(_go(args, err, urls, strategies, cfg, probe, control, e.vantage, at))

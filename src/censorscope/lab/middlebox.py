@@ -10,6 +10,7 @@ import ipaddress
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from censorscope.policy import Policy
 from censorscope.probe.evasion import INJECT_MAGIC
 from censorscope.records import Rule
 from censorscope.scenario import Dpi, Isp
+from censorscope.segments import SegmentLog
 from censorscope.socks import CONNECT, UDP_ASSOCIATE
 
 FLOW_LIMIT = 300.0  # no relayed flow outlives this
@@ -94,6 +96,8 @@ class Middlebox:
         self.dpi = isp.dpi if isp else Dpi()
         self.live: dict[tuple[str, int], FlowState] = {}  # by the client's address
         self.throttled: dict[tuple[str, int, str, int], tuple[Rule, datetime]] = {}
+        # the packet tier's log of the clients' segments (lab.packets); None: reads are packets
+        self.segments: SegmentLog | None = None
 
     def inject(self, packet: bytes, client: tuple[str, int], ttl: int) -> bool:
         """A packet the client sent outside its TCP stream (a raw socket, as zapret's
@@ -159,7 +163,7 @@ class Middlebox:
         dst = await self._socks_request(reader, writer)
         if dst is None:
             return
-        cmd, ip, port = dst
+        cmd, ip, port, consumed = dst
         if cmd == UDP_ASSOCIATE:
             return await associate(self, reader, writer)
         if self.noise and port in (80, 443) and self._unlucky(ip, port):
@@ -194,12 +198,29 @@ class Middlebox:
             state.rule = ip_rule
         self.live[peer] = state
         try:
-            await self._inspect_and_relay(reader, writer, up_r, up_w, state)
+            await self._inspect_and_relay(
+                reader, writer, up_r, up_w, state, self._packets(peer, consumed)
+            )
         finally:
             up_w.transport.abort()
             self.live.pop(peer, None)
+            if self.segments is not None:
+                self.segments.forget(peer)
             if self.dpi.flow_idle and state.rule is not None and state.rule.action == "throttle":
                 self.throttled[key] = (state.rule, self.clock.now)
+
+    def _packets(self, flow: tuple[str, int], start: int) -> Callable[[bytes], list[bytes]]:
+        """What the DPI sees of each read from the client: the segments the packet tier
+        logged, else the read itself. `start`: the stream offset of the first read."""
+        log, at = self.segments, start
+
+        def cut(data: bytes) -> list[bytes]:
+            nonlocal at
+            parts = log.split(flow, at, data) if log is not None else [data]
+            at += len(data)
+            return parts
+
+        return cut
 
     async def _inspect_and_relay(
         self,
@@ -208,8 +229,10 @@ class Middlebox:
         up_r: asyncio.StreamReader,
         up_w: asyncio.StreamWriter,
         state: FlowState,
+        packets: Callable[[bytes], list[bytes]],
     ) -> None:
         first: list[bytes] = []
+        unread: list[bytes] = []  # packets of the last read the DPI has not looked at yet
         up, down = Lane(), Lane()
         # the server's answers flow while the DPI is still looking at later packets
         downstream: asyncio.Task | None = None
@@ -217,9 +240,12 @@ class Middlebox:
             while True:
                 chunk = b""
                 if state.inspecting:
-                    chunk = await reader.read(65536)
-                    if not chunk:
-                        break
+                    if not unread:
+                        data = await reader.read(65536)
+                        if not data:
+                            break
+                        unread = packets(data)
+                    chunk = unread.pop(0)
                 if state.fakes:
                     up_w.write(b"".join(state.fakes))
                     state.fakes.clear()
@@ -247,6 +273,7 @@ class Middlebox:
                 if chunk:
                     first.append(chunk)
                 if not state.inspecting or action == "throttle":
+                    first.extend(unread)
                     break
                 up_w.write(b"".join(first))
                 first.clear()
@@ -280,7 +307,9 @@ class Middlebox:
 
     async def _socks_request(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> tuple[int, str, int] | None:
+    ) -> tuple[int, str, int, int] | None:
+        """(command, address, port, bytes of the stream the request took), or None
+        after an error reply."""
         ver, nmethods = await reader.readexactly(2)
         await reader.readexactly(nmethods)
         if ver != 5:
@@ -289,10 +318,10 @@ class Middlebox:
         ver, cmd, _, atyp = await reader.readexactly(4)
         host: str | None
         if atyp == 1:
-            host = socket.inet_ntoa(await reader.readexactly(4))
+            host, size = socket.inet_ntoa(await reader.readexactly(4)), 4
         elif atyp == 3:
-            name = (await reader.readexactly((await reader.readexactly(1))[0])).decode("idna")
-            host = self._resolve(name)
+            raw = await reader.readexactly((await reader.readexactly(1))[0])
+            host, size = self._resolve(raw.decode("idna")), 1 + len(raw)
         else:
             await reader.readexactly(16 if atyp == 4 else 0)
             _reply(writer, 8)
@@ -304,7 +333,7 @@ class Middlebox:
         if host is None:
             _reply(writer, 4)
             return None
-        return cmd, host, port
+        return cmd, host, port, 2 + nmethods + 4 + size + 2
 
     def _resolve(self, name: str) -> str | None:
         """For clients that let the proxy resolve (socks5h): the ISP's DNS rules apply."""

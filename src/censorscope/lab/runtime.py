@@ -19,6 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from censorscope.errors import LabError
 from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, RESOLVER_NAME, ConnectProxy, OpenResolver
@@ -27,6 +28,7 @@ from censorscope.lab.clock import Clock
 from censorscope.lab.h3 import serve_h3
 from censorscope.lab.middlebox import Injector, Middlebox, Ports
 from censorscope.lab.origin import Farm, PageServer, hold
+from censorscope.lab.packets import PacketTap
 from censorscope.lab.resolver import Resolver
 from censorscope.lab.world import FARM, PAGES, TARPIT, World, vantage_ip
 from censorscope.policy import Policy
@@ -83,7 +85,10 @@ class LabInfo:
         raise LabError(f"no vantage {name!r} in the lab (known: {known})")
 
 
-Closable = asyncio.Server | asyncio.BaseTransport
+class Closable(Protocol):
+    """A server, transport or packet tap the lab stops at shutdown."""
+
+    def close(self) -> None: ...
 
 
 async def _serve(
@@ -93,6 +98,7 @@ async def _serve(
     noise: float | None = None,
     seed: int = 0,
     any_name: bool = False,
+    packets: bool = False,
 ) -> tuple[LabInfo, list[Closable]]:
     world = World.build(scenario, any_name)
     sites_ca = Authority("censorscope lab sites CA", workdir)
@@ -147,11 +153,13 @@ async def _serve(
         for _, isp in vantages
     ]
     slots = []
+    boxes = []
     for clock in clocks:
         endpoints = []
         for k, ((vantage, isp), policy) in enumerate(zip(vantages, policies, strict=True)):
             share = 0.0 if isp is None else (isp.noise if noise is None else noise)
             box = Middlebox(k, isp, policy, world, clock, ports, noise=share, seed=seed)
+            boxes.append(box)
             proxy_port = await listen(box.handle, vantage_ip(k, 2))
             transport, _ = await loop.create_datagram_endpoint(
                 functools.partial(Resolver, world, policy, clock),
@@ -172,6 +180,12 @@ async def _serve(
                 )
             )
         slots.append(Slot(endpoints[0], tuple(endpoints[1:])))
+    if packets:
+        tap = PacketTap()
+        tap.start([e.proxy for s in slots for e in (s.control, *s.isps)])
+        servers.append(tap)
+        for box in boxes:
+            box.segments = tap.log
     info = LabInfo(
         scenario=scenario.name,
         slots=tuple(slots),
@@ -248,13 +262,14 @@ async def serve_forever(
     noise: float | None = None,
     seed: int = 0,
     any_name: bool = False,
+    packets: bool = False,
 ) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
     LabInfo; each stdin line {"time": ISO, "slot": N} moves that slot's clock; EOF on stdin
     stops the lab."""
     scenario = load_scenario(path)
     clocks = [Clock(at) for _ in range(slots)]
-    info, servers = await _serve(scenario, clocks, workdir, noise, seed, any_name)
+    info, servers = await _serve(scenario, clocks, workdir, noise, seed, any_name, packets)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
     if not commands:
@@ -303,6 +318,7 @@ def _main() -> None:
                 noise=opts.get("noise"),
                 seed=opts.get("seed", 0),
                 any_name=opts.get("any_name", False),
+                packets=opts.get("packets", False),
             )
         )
     except Exception:  # noqa: BLE001 - the parent turns this into LabError
@@ -317,7 +333,8 @@ class LabProcess:
     `slots` clocks can be set independently (rounds at several virtual times at once);
     `noise`, if given, overrides every ISP's share of randomly failed flows, which `seed`
     makes reproducible. With `any_name` the lab resolves and serves every name (rule
-    inference probes names no scenario lists)."""
+    inference probes names no scenario lists). With `packets` its DPIs see the clients'
+    real TCP segments (`lab.packets`; only inside `run_in_namespace`)."""
 
     def __init__(
         self,
@@ -328,9 +345,10 @@ class LabProcess:
         noise: float | None = None,
         seed: int = 0,
         any_name: bool = False,
+        packets: bool = False,
     ) -> None:
         self.path = str(scenario_path)
-        self.any_name = any_name
+        self.any_name, self.packets = any_name, packets
         load_scenario(self.path)
         if noise is not None and not 0 <= noise < 1:
             raise LabError(f"noise must be a share between 0 and 1, not {noise}")
@@ -348,6 +366,7 @@ class LabProcess:
             "noise": self.noise,
             "seed": self.seed,
             "any_name": self.any_name,
+            "packets": self.packets,
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "censorscope.lab.runtime", json.dumps(opts)],

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-SEGMENT_GAP = 0.02  # between segments, so the middlebox reads them apart
+# between segments, so a middlebox that reads a stream reads them apart (the lab's packet
+# tier, which sees real segments, needs none)
+SEGMENT_GAP = 0.02
 FAKE_TTL = 3  # reaches an in-path DPI near the user, dies before the server
 CCS = b"\x14\x03\x03\x00\x01\x01"
 # the lab's raw-socket stand-in: MAGIC + client port (2 bytes) + TTL (1) + packet, by UDP
@@ -93,6 +95,7 @@ class TlsStream:
         sni: str,
         shaping: Shaping,
         inject: Inject | None = None,
+        gap: float = SEGMENT_GAP,
     ) -> None:
         self.obj = obj = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=sni)
         try:
@@ -103,8 +106,8 @@ class TlsStream:
         if fake and (inject is None or not await inject(fake, FAKE_TTL)):
             raise ConnectionError("could not send the fake packet on this flow")
         for i, seg in enumerate(first_flight(self.outgoing.read(), sni, shaping)):
-            if i:
-                await asyncio.sleep(SEGMENT_GAP)
+            if i and gap:
+                await asyncio.sleep(gap)
             self.writer.write(seg)
             await self.writer.drain()
         while True:

@@ -22,7 +22,13 @@ from censorscope.errors import InputError
 from censorscope.failure import failure_string
 from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
-from censorscope.probe.evasion import INJECT_MAGIC, ByteStream, TlsStream, matches
+from censorscope.probe.evasion import (
+    INJECT_MAGIC,
+    SEGMENT_GAP,
+    ByteStream,
+    TlsStream,
+    matches,
+)
 from censorscope.probe.h3 import Fetched, QuicFailure, fetch_h3
 from censorscope.rate import estimate_kbps
 
@@ -64,6 +70,7 @@ class UnblockConfig:
     inject: tuple[str, int] | None = None  # the lab's raw-socket stand-in
     transfer_path: str | None = None  # what to download; None: the URL's own path
     transfer_seconds: float = 2.0
+    segment_gap: float = SEGMENT_GAP  # between the segments of a split ClientHello
 
 
 def check_url(url: str) -> str:
@@ -157,7 +164,13 @@ class Attempts:
                 tls = TlsStream(*streams)
                 sent = _sni(host, s.sni, self.cfg.front)
                 await asyncio.wait_for(
-                    tls.handshake(self.ctx, sent, s.shaping, self._injector(streams[1])),
+                    tls.handshake(
+                        self.ctx,
+                        sent,
+                        s.shaping,
+                        self._injector(streams[1]),
+                        self.cfg.segment_gap,
+                    ),
                     self.cfg.timeout,
                 )
                 assert tls.obj is not None

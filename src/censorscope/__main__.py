@@ -1,0 +1,7 @@
+"""`python -m censorscope`: the command line, as the `censorscope` script."""
+
+import sys
+
+from censorscope.cli import main
+
+sys.exit(main())
