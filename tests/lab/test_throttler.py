@@ -15,7 +15,8 @@ import pytest
 
 from censorscope.lab.runtime import Endpoint, LabProcess
 from censorscope.probe.dial import socks5_connect
-from censorscope.probe.evasion import Shaping, TlsStream, random_packet
+from censorscope.probe.evasion import Shaping, random_packet, shaped
+from censorscope.probe.stream import TlsStream
 from censorscope.probe.unblock import _inject
 from censorscope.rate import estimate_kbps, pattern
 from tests.conftest import SCENARIOS
@@ -68,7 +69,7 @@ async def fetch(
         if first:
             assert e.inject is not None
             assert await _inject(e.inject, local, first, first_ttl)
-        await asyncio.wait_for(tls.handshake(ctx, sni, shaping), 5)
+        await asyncio.wait_for(tls.handshake(ctx, sni, shaped(writer, sni, shaping)), 5)
         tls.write(b"GET /__bytes/32768 HTTP/1.1\r\nHost: twitter.com\r\nConnection: close\r\n\r\n")
         loop = asyncio.get_running_loop()
         start, got, samples = loop.time(), 0, []

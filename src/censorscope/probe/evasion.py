@@ -2,19 +2,19 @@
 2021 throttling study did it: the ClientHello split across TCP segments or TLS records,
 another record sent first, a random packet the server never sees, an altered SNI.
 
-TLS runs on memory BIOs, so the probe itself writes every byte of the first flight and
-chooses where segments and records end. Certificates are still verified, against the
-real name, whatever the SNI carried.
+TLS runs on memory BIOs (censorscope.probe.stream), so the probe itself writes every byte
+of the first flight and chooses where segments and records end. Certificates are still
+verified, against the real name, whatever the SNI carried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+
+from censorscope.probe.stream import SendFirst
 
 # between segments, so a middlebox that reads a stream reads them apart (the lab's packet
 # tier, which sees real segments, needs none)
@@ -72,85 +72,27 @@ def random_packet(n: int) -> bytes:
     return bytes(data)
 
 
-class ByteStream(Protocol):
-    """What the probe's hand-written HTTP needs of a connection, plain or TLS."""
+def shaped(
+    writer: asyncio.StreamWriter,
+    sni: str,
+    shaping: Shaping,
+    inject: Inject | None = None,
+    gap: float = SEGMENT_GAP,
+) -> SendFirst:
+    """How a TlsStream sends its ClientHello under `shaping`: a fake first if asked
+    (raises ConnectionError if it cannot be sent), then the shaped segments."""
 
-    async def read(self, n: int = ..., /) -> bytes: ...
-    def write(self, data: bytes, /) -> None: ...
-    async def drain(self) -> None: ...
-
-
-class TlsStream:
-    """TLS over asyncio streams on memory BIOs: read/write/drain like a StreamReader and
-    StreamWriter in one, for the probe's HTTP client."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj: ssl.SSLObject | None = None
-
-    async def handshake(
-        self,
-        ctx: ssl.SSLContext,
-        sni: str,
-        shaping: Shaping,
-        inject: Inject | None = None,
-        gap: float = SEGMENT_GAP,
-    ) -> None:
-        self.obj = obj = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=sni)
-        try:
-            obj.do_handshake()
-        except ssl.SSLWantReadError:
-            pass
+    async def send(hello: bytes) -> None:
         fake = random_packet(shaping.fake_random) if shaping.fake_random else b""
         if fake and (inject is None or not await inject(fake, FAKE_TTL)):
             raise ConnectionError("could not send the fake packet on this flow")
-        for i, seg in enumerate(first_flight(self.outgoing.read(), sni, shaping)):
+        for i, seg in enumerate(first_flight(hello, sni, shaping)):
             if i and gap:
                 await asyncio.sleep(gap)
-            self.writer.write(seg)
-            await self.writer.drain()
-        while True:
-            try:
-                obj.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                await self._flush()
-                await self._fill()
-        await self._flush()
+            writer.write(seg)
+            await writer.drain()
 
-    async def _flush(self) -> None:
-        out = self.outgoing.read()
-        if out:
-            self.writer.write(out)
-            await self.writer.drain()
-
-    async def _fill(self) -> bool:
-        data = await self.reader.read(65536)
-        if not data:
-            self.incoming.write_eof()
-            return False
-        self.incoming.write(data)
-        return True
-
-    async def read(self, n: int = 65536) -> bytes:
-        assert self.obj is not None
-        while True:
-            try:
-                return self.obj.read(n)
-            except ssl.SSLWantReadError:
-                if not await self._fill():
-                    return b""
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
-
-    def write(self, data: bytes) -> None:
-        assert self.obj is not None
-        self.obj.write(data)
-        self.writer.write(self.outgoing.read())
-
-    async def drain(self) -> None:
-        await self.writer.drain()
+    return send
 
 
 def matches(cert: dict, name: str) -> bool:

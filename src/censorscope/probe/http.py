@@ -11,7 +11,7 @@ import time
 import h11
 
 from censorscope.failure import failure_string
-from censorscope.probe.dial import Streams
+from censorscope.probe.stream import ByteStream
 from censorscope.records import HttpRequest
 
 USER_AGENT = "Mozilla/5.0 (censorscope; +https://ooni.org/about/risks)"
@@ -21,12 +21,12 @@ _MAX_BODY = 2 * 1024 * 1024
 
 
 async def get(
-    streams: Streams, url: str, host: str, path: str, address: str, timeout: float
+    conn: ByteStream, url: str, host: str, path: str, address: str, timeout: float
 ) -> HttpRequest:
     req = HttpRequest(url=url, address=address)
     start = time.monotonic()
     try:
-        await asyncio.wait_for(_exchange(streams, req, host, path), timeout)
+        await asyncio.wait_for(_exchange(conn, req, host, path), timeout)
     except Exception as exc:  # noqa: BLE001 - every failure becomes data
         req.failure = _http_failure(exc)
     req.t = time.monotonic() - start
@@ -39,27 +39,26 @@ def _http_failure(exc: Exception) -> str:
     return failure_string(exc)
 
 
-async def _exchange(streams: Streams, req: HttpRequest, host: str, path: str) -> None:
-    reader, writer = streams
-    conn = h11.Connection(h11.CLIENT)
-    writer.write(
-        conn.send(
+async def _exchange(conn: ByteStream, req: HttpRequest, host: str, path: str) -> None:
+    h = h11.Connection(h11.CLIENT)
+    conn.write(
+        h.send(
             h11.Request(
                 method="GET",
                 target=path,
                 headers=[("Host", host), ("User-Agent", USER_AGENT), ("Accept", "*/*")],
             )
         )
-        + conn.send(h11.EndOfMessage())
+        + h.send(h11.EndOfMessage())
     )
+    await conn.drain()
     body = bytearray()
     digest = hashlib.sha256()
     total = 0
     while True:
-        event = conn.next_event()
+        event = h.next_event()
         if event is h11.NEED_DATA:
-            data = await reader.read(65536)
-            conn.receive_data(data)
+            h.receive_data(await conn.read(65536))
             continue
         if isinstance(event, h11.Response):
             req.status_code = event.status_code
@@ -82,34 +81,33 @@ async def _exchange(streams: Streams, req: HttpRequest, host: str, path: str) ->
 
 
 async def timed_download(
-    streams: Streams, host: str, path: str, deadline: float
+    conn: ByteStream, host: str, path: str, deadline: float
 ) -> tuple[list[tuple[float, int]], str | None]:
     """GET path and read the body until it ends or `deadline` seconds pass.
 
     Returns (seconds, cumulative body bytes) samples and a failure string, if any. Running
     out of time is not a failure: it is how a slow transfer is measured.
     """
-    reader, writer = streams
-    conn = h11.Connection(h11.CLIENT)
-    writer.write(
-        conn.send(h11.Request(method="GET", target=path, headers=[("Host", host)]))
-        + conn.send(h11.EndOfMessage())
+    h = h11.Connection(h11.CLIENT)
+    conn.write(
+        h.send(h11.Request(method="GET", target=path, headers=[("Host", host)]))
+        + h.send(h11.EndOfMessage())
     )
     start = time.monotonic()
     samples: list[tuple[float, int]] = []
     got = 0
     try:
         while True:
-            event = conn.next_event()
+            event = h.next_event()
             if event is h11.NEED_DATA:
                 left = deadline - (time.monotonic() - start)
                 if left <= 0:
                     return samples, None
                 try:
-                    data = await asyncio.wait_for(reader.read(65536), left)
+                    data = await asyncio.wait_for(conn.read(65536), left)
                 except TimeoutError:
                     return samples, None if samples else "generic_timeout_error"
-                conn.receive_data(data)
+                h.receive_data(data)
             elif isinstance(event, h11.Data):
                 got += len(event.data)
                 samples.append((time.monotonic() - start, got))

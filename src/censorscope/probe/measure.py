@@ -18,8 +18,9 @@ from urllib.parse import urljoin, urlsplit
 from censorscope.blockpage import is_bogon
 from censorscope.failure import failure_string
 from censorscope.probe import http
-from censorscope.probe.dial import Streams, open_tcp
+from censorscope.probe.dial import open_tcp
 from censorscope.probe.dns import resolve
+from censorscope.probe.stream import ByteStream, PlainStream, TlsStream
 from censorscope.rate import estimate_kbps
 from censorscope.records import (
     Measurement,
@@ -81,19 +82,19 @@ class Probe:
         want_tp = throughput and self.cfg.throughput and target.scheme == "https"
         served = await self._fetch(m, target.url, self.cfg.max_redirects, keep=want_tp)
         if served is not None:
-            address, streams = served
+            address, conn = served
             try:
                 if want_tp:
-                    await self._throughput(m, target.hostname, address, streams)
+                    await self._throughput(m, target.hostname, address, conn)
             finally:
-                if streams is not None:
-                    streams[1].transport.abort()
+                if conn is not None:
+                    conn.abort()
         m.runtime = time.monotonic() - start
         return m
 
     async def _fetch(
         self, m: Measurement, url: str, redirects: int, keep: bool = False
-    ) -> tuple[str, Streams | None] | None:
+    ) -> tuple[str, ByteStream | None] | None:
         """Follow `url` (and redirects). Returns the address that served the final page and,
         with `keep`, its still-open connection when it can carry the throughput test."""
         parts = urlsplit(url)
@@ -112,22 +113,22 @@ class Probe:
                 for ip in dialable[: self.cfg.max_addresses]
             )
         )
-        chosen: tuple[str, Streams] | None = None
-        for ip, streams in attempts:
-            if streams is None:
+        chosen: tuple[str, ByteStream] | None = None
+        for ip, conn in attempts:
+            if conn is None:
                 continue
             if chosen is None:
-                chosen = (ip, streams)
+                chosen = (ip, conn)
             else:
-                streams[1].transport.abort()
+                conn.abort()
         if chosen is None:
             return None
-        ip, streams = chosen
-        req = await http.get(streams, url, host, path, f"{ip}:{port}", self.cfg.timeout)
+        ip, conn = chosen
+        req = await http.get(conn, url, host, path, f"{ip}:{port}", self.cfg.timeout)
         m.requests.append(req)
         location = req.headers.get("location") or req.headers.get("Location")
         if req.status_code in REDIRECTS and location and redirects > 0:
-            streams[1].transport.abort()
+            conn.abort()
             nxt = urljoin(url, location)
             if urlsplit(nxt).scheme in ("http", "https"):
                 return await self._fetch(m, nxt, redirects - 1, keep)
@@ -141,12 +142,12 @@ class Probe:
             and self.cfg.throughput_server is None
         )
         if not reusable:
-            streams[1].transport.abort()
-        return (ip, streams if reusable else None) if req.failure is None else None
+            conn.abort()
+        return (ip, conn if reusable else None) if req.failure is None else None
 
     async def _connect(
         self, m: Measurement, ip: str, port: int, sni: str | None
-    ) -> tuple[str, Streams | None]:
+    ) -> tuple[str, ByteStream | None]:
         tcp = TcpConnect(ip=ip, port=port)
         m.tcp_connect.append(tcp)
         start = time.monotonic()
@@ -158,39 +159,40 @@ class Probe:
             return ip, None
         tcp.t = time.monotonic() - start
         if sni is None:
-            return ip, streams
+            return ip, PlainStream(*streams)
         hs = TlsHandshake(address=f"{ip}:{port}", server_name=sni)
         m.tls_handshakes.append(hs)
-        ok = await self._tls(streams, sni, self.verify, hs)
-        return ip, streams if ok else None
+        return ip, await self._tls(TlsStream(*streams), sni, self.verify, hs)
 
-    async def _tls(self, streams: Streams, sni: str, ctx: ssl.SSLContext, hs: TlsHandshake) -> bool:
+    async def _tls(
+        self, tls: TlsStream, sni: str, ctx: ssl.SSLContext, hs: TlsHandshake
+    ) -> TlsStream | None:
+        """The handshake, recorded in `hs` with its reads (OONI's network events)."""
         start = time.monotonic()
-        writer = streams[1]
         try:
-            await asyncio.wait_for(writer.start_tls(ctx, server_hostname=sni), self.cfg.timeout)
+            await asyncio.wait_for(tls.handshake(ctx, sni), self.cfg.timeout)
         except Exception as exc:  # noqa: BLE001
-            writer.transport.abort()
+            tls.abort()
             hs.failure = failure_string(exc)
+            return None
+        finally:
             hs.t = time.monotonic() - start
-            return False
-        hs.t = time.monotonic() - start
-        sslobj = writer.get_extra_info("ssl_object")
-        if sslobj is not None:
-            hs.tls_version = sslobj.version() or ""
-            hs.cipher_suite = (sslobj.cipher() or ("",))[0]
-            cert = sslobj.getpeercert(binary_form=True)
-            hs.peer_certificate_sha256 = hashlib.sha256(cert).hexdigest() if cert else ""
-        return True
+            hs.reads = tls.reads
+        assert tls.obj is not None
+        hs.tls_version = tls.obj.version() or ""
+        hs.cipher_suite = (tls.obj.cipher() or ("",))[0]
+        cert = tls.obj.getpeercert(binary_form=True)
+        hs.peer_certificate_sha256 = hashlib.sha256(cert).hexdigest() if cert else ""
+        return tls
 
     async def _throughput(
-        self, m: Measurement, host: str, address: str, streams: Streams | None
+        self, m: Measurement, host: str, address: str, conn: ByteStream | None
     ) -> None:
         """Timed download with the target's SNI (on the page's own connection when it can
         be reused). If slow, the target SNI again and a control SNI at the same time over
         the same path: load on the path slows both alike, a rule on the name slows only
         one (the method of the 2021 Twitter study)."""
-        first = await self._transfer(host, address, streams)
+        first = await self._transfer(host, address, conn)
         m.throughput.append(first)
         if first.failure is None and first.rate_kbps < SLOW_KBPS:
             for _ in range(2):  # a pair broken by chance is tried once more
@@ -203,26 +205,25 @@ class Probe:
                 if all(tp.failure is None and tp.bytes for tp in pair):
                     break
 
-    async def _transfer(self, sni: str, address: str, streams: Streams | None = None) -> Throughput:
+    async def _transfer(self, sni: str, address: str, conn: ByteStream | None = None) -> Throughput:
         ip, port = self.cfg.throughput_server or (address, 443)
         tp = Throughput(sni=sni, address=f"{ip}:{port}")
-        if streams is None:
+        if conn is None:
             try:
                 streams = await open_tcp(ip, port, self.cfg.proxy, self.cfg.timeout)
             except Exception as exc:  # noqa: BLE001
                 tp.failure = failure_string(exc)
                 return tp
             hs = TlsHandshake(address=tp.address, server_name=sni)
-            if not await self._tls(streams, sni, self.noverify, hs):
+            conn = await self._tls(TlsStream(*streams), sni, self.noverify, hs)
+            if conn is None:
                 tp.failure = hs.failure
                 return tp
         try:
             path = THROUGHPUT_PATH.format(n=self.cfg.transfer_bytes)
-            samples, failure = await http.timed_download(
-                streams, sni, path, self.cfg.transfer_seconds
-            )
+            samples, failure = await http.timed_download(conn, sni, path, self.cfg.transfer_seconds)
         finally:
-            streams[1].transport.abort()
+            conn.abort()
         tp.failure = failure
         tp.samples = _thin(samples)
         if samples:

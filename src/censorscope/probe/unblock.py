@@ -22,14 +22,9 @@ from censorscope.errors import InputError
 from censorscope.failure import failure_string
 from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
-from censorscope.probe.evasion import (
-    INJECT_MAGIC,
-    SEGMENT_GAP,
-    ByteStream,
-    TlsStream,
-    matches,
-)
+from censorscope.probe.evasion import INJECT_MAGIC, SEGMENT_GAP, matches, shaped
 from censorscope.probe.h3 import Fetched, QuicFailure, fetch_h3
+from censorscope.probe.stream import ByteStream, PlainStream, TlsStream
 from censorscope.rate import estimate_kbps
 
 
@@ -159,20 +154,14 @@ class Attempts:
             return _judge(t, got, min_kbps)
         streams = await self._connect(ip, host, port, s)
         try:
-            conn: ByteStream = _Plain(*streams)
+            conn: ByteStream = PlainStream(*streams)
             if parts.scheme == "https":
                 tls = TlsStream(*streams)
                 sent = _sni(host, s.sni, self.cfg.front)
-                await asyncio.wait_for(
-                    tls.handshake(
-                        self.ctx,
-                        sent,
-                        s.shaping,
-                        self._injector(streams[1]),
-                        self.cfg.segment_gap,
-                    ),
-                    self.cfg.timeout,
+                send = shaped(
+                    streams[1], sent, s.shaping, self._injector(streams[1]), self.cfg.segment_gap
                 )
+                await asyncio.wait_for(tls.handshake(self.ctx, sent, send), self.cfg.timeout)
                 assert tls.obj is not None
                 if not matches(tls.obj.getpeercert() or {}, sent if s.sni == "front" else host):
                     raise ssl.SSLCertVerificationError("certificate does not match the name")
@@ -250,13 +239,6 @@ def _judge(t: Trial, got: Fetched, min_kbps: float) -> None:
         t.failure = f"still throttled ({t.kbps or 0:.0f} kbit/s)"
     else:
         t.ok = True
-
-
-class _Plain:
-    """A TCP stream with the same read/write/drain as TlsStream."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.read, self.write, self.drain = reader.read, writer.write, writer.drain
 
 
 def _resolver_of(cfg: UnblockConfig, kind: str) -> object:
