@@ -116,8 +116,13 @@ class PacketTap:
             except OSError as exc:  # ENOBUFS: the kernel dropped notifications
                 print(f"packet tier: {exc}", file=sys.stderr)
                 continue
+            try:
+                queued = nfqueue.parse(data)
+            except nfqueue.NetlinkError as exc:  # the ids are unreadable: those packets wait
+                print(f"packet tier: {exc}", file=sys.stderr)
+                continue
             verdicts = []
-            for q in nfqueue.parse(data):
+            for q in queued:
                 seg = parse_segment(q.packet)
                 if seg is not None:
                     self.log.observe(seg)

@@ -96,7 +96,7 @@ class TlsStream:
         while True:
             data, more = self._decrypt(n)
             if data or not more or not await self._fill():
-                return data if data or more else b""
+                return data
 
     def _decrypt(self, n: int) -> tuple[bytes, bool]:
         """The plaintext of the records received so far, and whether more may come."""
