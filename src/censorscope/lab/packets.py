@@ -43,9 +43,15 @@ def run_in_namespace(argv: Sequence[str]) -> int:
     why = unavailable()
     if why:
         raise LabError(f"--packets: {why}")
-    env = {**os.environ, NETNS_ENV: "1"}
-    cmd = ["unshare", "-rn", "--", sys.executable, "-m", "censorscope", *argv]
+    cmd, env = _namespaced("censorscope", *argv)
     return subprocess.call(cmd, env=env)
+
+
+def _namespaced(module: str, *argv: str) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run `python -m MODULE ARGV` in a new user and
+    network namespace, marked as ours."""
+    cmd = ["unshare", "-rn", "--", sys.executable, "-m", module, *argv]
+    return cmd, {**os.environ, NETNS_ENV: "1"}
 
 
 def unavailable() -> str | None:
@@ -54,8 +60,7 @@ def unavailable() -> str | None:
     for tool, package in (("unshare", "util-linux"), ("iptables", "iptables")):
         if shutil.which(tool) is None:
             return f"needs {tool} (apt-get install {package})"
-    cmd = ["unshare", "-rn", "--", sys.executable, "-m", "censorscope.lab.packets"]
-    env = {**os.environ, NETNS_ENV: "1"}
+    cmd, env = _namespaced("censorscope.lab.packets")
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=_CHECK_TIMEOUT)
     except subprocess.TimeoutExpired:

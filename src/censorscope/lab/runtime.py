@@ -8,6 +8,7 @@ It then moves the lab's virtual clock between measurement rounds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import os
@@ -85,6 +86,17 @@ class LabInfo:
         raise LabError(f"no vantage {name!r} in the lab (known: {known})")
 
 
+@dataclass(frozen=True, slots=True)
+class LabOptions:
+    """How a lab runs, beyond its scenario (see LabProcess)."""
+
+    slots: int = 1
+    noise: float | None = None
+    seed: int = 0
+    any_name: bool = False
+    packets: bool = False
+
+
 class Closable(Protocol):
     """A server, transport or packet tap the lab stops at shutdown."""
 
@@ -95,12 +107,9 @@ async def _serve(
     scenario: Scenario,
     clocks: list[Clock],
     workdir: Path,
-    noise: float | None = None,
-    seed: int = 0,
-    any_name: bool = False,
-    packets: bool = False,
+    options: LabOptions,
 ) -> tuple[LabInfo, list[Closable]]:
-    world = World.build(scenario, any_name)
+    world = World.build(scenario, options.any_name)
     sites_ca = Authority("censorscope lab sites CA", workdir)
     intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
     farm, page_server = Farm(world, sites_ca), PageServer(world, intercept_ca)
@@ -157,8 +166,9 @@ async def _serve(
     for clock in clocks:
         endpoints = []
         for k, ((vantage, isp), policy) in enumerate(zip(vantages, policies, strict=True)):
+            noise = options.noise
             share = 0.0 if isp is None else (isp.noise if noise is None else noise)
-            box = Middlebox(k, isp, policy, world, clock, ports, noise=share, seed=seed)
+            box = Middlebox(k, isp, policy, world, clock, ports, noise=share, seed=options.seed)
             boxes.append(box)
             proxy_port = await listen(box.handle, vantage_ip(k, 2))
             transport, _ = await loop.create_datagram_endpoint(
@@ -180,7 +190,7 @@ async def _serve(
                 )
             )
         slots.append(Slot(endpoints[0], tuple(endpoints[1:])))
-    if packets:
+    if options.packets:
         tap = PacketTap()
         tap.start([e.proxy for s in slots for e in (s.control, *s.isps)])
         servers.append(tap)
@@ -258,18 +268,14 @@ async def serve_forever(
     at: datetime | None,
     workdir: Path,
     commands: bool = True,
-    slots: int = 1,
-    noise: float | None = None,
-    seed: int = 0,
-    any_name: bool = False,
-    packets: bool = False,
+    options: LabOptions = LabOptions(),
 ) -> None:
     """Run the lab. With `commands`, speak JSON lines: the first line on stdout is the
     LabInfo; each stdin line {"time": ISO, "slot": N} moves that slot's clock; EOF on stdin
     stops the lab."""
     scenario = load_scenario(path)
-    clocks = [Clock(at) for _ in range(slots)]
-    info, servers = await _serve(scenario, clocks, workdir, noise, seed, any_name, packets)
+    clocks = [Clock(at) for _ in range(options.slots)]
+    info, servers = await _serve(scenario, clocks, workdir, options)
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
     if not commands:
@@ -314,11 +320,7 @@ def _main() -> None:
                 opts["path"],
                 at,
                 Path(opts["workdir"]),
-                slots=opts["slots"],
-                noise=opts.get("noise"),
-                seed=opts.get("seed", 0),
-                any_name=opts.get("any_name", False),
-                packets=opts.get("packets", False),
+                options=LabOptions(**opts["options"]),
             )
         )
     except Exception:  # noqa: BLE001 - the parent turns this into LabError
@@ -348,11 +350,11 @@ class LabProcess:
         packets: bool = False,
     ) -> None:
         self.path = str(scenario_path)
-        self.any_name, self.packets = any_name, packets
         load_scenario(self.path)
         if noise is not None and not 0 <= noise < 1:
             raise LabError(f"noise must be a share between 0 and 1, not {noise}")
-        self.at, self.slots, self.noise, self.seed = at, max(1, slots), noise, seed
+        self.at = at
+        self.options = LabOptions(max(1, slots), noise, seed, any_name, packets)
         self._tmp = tempfile.TemporaryDirectory(prefix="censorscope-lab-")
         self._proc: subprocess.Popen[str] | None = None
         self.info: LabInfo | None = None
@@ -362,11 +364,7 @@ class LabProcess:
             "path": self.path,
             "at": self.at.isoformat() if self.at else None,
             "workdir": self._tmp.name,
-            "slots": self.slots,
-            "noise": self.noise,
-            "seed": self.seed,
-            "any_name": self.any_name,
-            "packets": self.packets,
+            "options": dataclasses.asdict(self.options),
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "censorscope.lab.runtime", json.dumps(opts)],
