@@ -29,7 +29,7 @@ async def infer_in_lab(
 ) -> tuple[Inference, dict[str, bool], int]:
     """Returns the inference, the observations, and how many names were measured."""
     info = lab.info
-    assert info is not None and lab.any_name, "the lab must run with any_name"
+    assert info is not None and lab.options.any_name, "the lab must run with any_name"
     lab.set_time(at)
     vantage = info.endpoint(isp)
     probe = Probe(probe_config(info, vantage, opts))
