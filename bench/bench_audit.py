@@ -16,11 +16,11 @@ import resource
 import time
 from pathlib import Path
 
-from censorscope.audit import Domain, audit
-from censorscope.matching import rule_matcher
-from censorscope.populations import load_population
+from censorscope.inputs.populations import load_population
+from censorscope.inputs.rulesets import load_rules
 from censorscope.records import Rule
-from censorscope.rulesets import load_rules
+from censorscope.rules.audit import Domain, audit
+from censorscope.rules.match import rule_matcher
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import httpx
 
-from censorscope.lab.rounds import LabProbeOptions, lab_targets, probe_config, run_round
+from censorscope.analysis.verdict import decide
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess, run_event_loop
 from censorscope.probe.measure import Probe
+from censorscope.probe.rounds import LabProbeOptions, lab_targets, probe_config, run_round
 from censorscope.records import Target
-from censorscope.scenario import load_scenario
 from censorscope.timeparse import parse_time
-from censorscope.verdict import decide
 
 ISPS = ("Rostelecom", "MTS", "Beeline", "MegaFon")
 AT = parse_time("2022-03-14T12:00Z")

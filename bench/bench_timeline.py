@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from censorscope.store import Store
-from censorscope.timeline import PENALTY, emission, find_changes
+from censorscope.analysis.timeline import PENALTY, emission, find_changes
+from censorscope.store.database import Store
 
 TARGETS, VANTAGES = 2500, 4
 

@@ -14,9 +14,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from censorscope.circumvention import STRATEGIES, outcomes
-from censorscope.lab.rounds import LabProbeOptions, unblock_config
+from censorscope.analysis.circumvention import STRATEGIES, outcomes
 from censorscope.lab.runtime import LabProcess
+from censorscope.probe.rounds import LabProbeOptions, unblock_config
 from censorscope.probe.unblock import Attempts, sweep
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "russia-2021-throttler.toml"

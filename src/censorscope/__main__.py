@@ -2,6 +2,6 @@
 
 import sys
 
-from censorscope.cli import main
+from censorscope.cli.main import main
 
 sys.exit(main())

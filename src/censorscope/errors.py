@@ -7,10 +7,10 @@
     +-- LabError                the lab could not start or stopped answering
     +-- StoreError              the measurement store cannot be opened or written
     +-- HelperError             the control helper answered badly or not at all
-    +-- AlertError              an alert could not be delivered (censorscope.alerts)
+    +-- AlertError              an alert could not be delivered (censorscope.cli.alerts)
 
 Failures *observed on the network* are not exceptions: they are data (OONI failure
-strings, see `censorscope.failure`) recorded in the measurement.
+strings, see `censorscope.probe.failure`) recorded in the measurement.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from censorscope.lab.rounds import LabProbeOptions, run_round
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess
+from censorscope.probe.rounds import LabProbeOptions, run_round
 from censorscope.records import Verdict
-from censorscope.scenario import load_scenario
 from tests.conftest import TEST_SCENARIOS
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)

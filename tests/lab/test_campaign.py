@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from censorscope.lab.campaign import run_campaign, sweep
-from censorscope.lab.rounds import LabProbeOptions
+from censorscope.analysis.timeline import Change, find_changes
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess, run_event_loop
-from censorscope.scenario import load_scenario
-from censorscope.store import Store
-from censorscope.timeline import Change, find_changes
+from censorscope.probe.campaign import run_campaign, sweep
+from censorscope.probe.rounds import LabProbeOptions
+from censorscope.records import Measurement, Verdict
+from censorscope.store.database import Store
 from censorscope.timeparse import parse_time
 from tests.conftest import SCENARIOS
 
@@ -28,7 +29,11 @@ def campaign(tmp: Path, scenario: str, start: str, end: str) -> list[Change]:
         lab.start()
         times = sweep(parse_time(start), parse_time(end), HOUR)
         opts = LabProbeOptions(timeout=2.0, transfer_seconds=1.0, concurrency=16)
-        run_event_loop(run_campaign(lab, load_scenario(path), times, opts, store=store))
+
+        def keep(m: Measurement, c: Measurement | None, v: Verdict) -> None:
+            store.add(m, v, c)
+
+        run_event_loop(run_campaign(lab, load_scenario(path), times, opts, on_result=keep))
         return find_changes(store.series("vantage"))
     finally:
         lab.close()

@@ -1,6 +1,6 @@
+from censorscope.inputs.scenario import Dpi
 from censorscope.lab.dpi import MORE, STOP, FlowInspector, Found
-from censorscope.scenario import Dpi
-from tests.test_clienthello import client_hello
+from tests.wire.test_clienthello import client_hello
 
 
 def test_non_reassembling_dpi_misses_a_split_hello() -> None:

@@ -1,10 +1,10 @@
 """The middlebox never routes traffic off the machine."""
 
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.clock import Clock
 from censorscope.lab.middlebox import Middlebox, Ports
 from censorscope.lab.world import FARM, TARPIT, World
-from censorscope.policy import Policy
-from censorscope.scenario import load_scenario
+from censorscope.rules.policy import Policy
 from tests.conftest import TEST_SCENARIOS
 
 

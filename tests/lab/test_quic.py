@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from censorscope.analysis.rate import estimate_kbps
 from censorscope.lab.runtime import LabProcess
 from censorscope.probe.dial import open_udp
 from censorscope.probe.h3 import Fetched, fetch_h3
-from censorscope.rate import estimate_kbps
 from tests.conftest import SCENARIOS
 
 BEFORE = datetime(2021, 3, 10, 12, tzinfo=UTC)  # the 2021 throttler: TCP only

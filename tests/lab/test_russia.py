@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from censorscope.lab.rounds import LabProbeOptions, run_round
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess
+from censorscope.probe.rounds import LabProbeOptions, run_round
 from censorscope.records import Verdict
-from censorscope.scenario import load_scenario
 from censorscope.timeparse import parse_time
 from tests.conftest import SCENARIOS
 

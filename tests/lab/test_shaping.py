@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from censorscope.lab.rounds import LabProbeOptions, probe_config, run_round
-from censorscope.lab.runtime import LAB_NETWORKS, LabProcess
+from censorscope.analysis.verdict import decide
+from censorscope.inputs.scenario import load_scenario
+from censorscope.lab.runtime import LabProcess
 from censorscope.probe.measure import Probe
-from censorscope.records import Target
-from censorscope.scenario import load_scenario
-from censorscope.verdict import decide
+from censorscope.probe.rounds import LabProbeOptions, probe_config, run_round
+from censorscope.records import LAB_NETWORKS, Target
 from tests.conftest import TEST_SCENARIOS
 
 PATH = TEST_SCENARIOS / "shaped.toml"

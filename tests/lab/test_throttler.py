@@ -13,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from censorscope.lab.runtime import Endpoint, LabProcess
+from censorscope.analysis.rate import estimate_kbps, pattern
+from censorscope.lab.runtime import LabProcess
 from censorscope.probe.dial import socks5_connect
-from censorscope.probe.evasion import Shaping, random_packet, shaped
+from censorscope.probe.evasion import shaped
 from censorscope.probe.stream import TlsStream
 from censorscope.probe.unblock import _inject
-from censorscope.rate import estimate_kbps, pattern
+from censorscope.records import Endpoint
+from censorscope.wire.clienthello import Shaping, random_packet
 from tests.conftest import SCENARIOS
 
 AT = datetime(2021, 3, 10, 12, tzinfo=UTC)

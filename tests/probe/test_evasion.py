@@ -1,6 +1,14 @@
-from censorscope.clienthello import Hello, Truncated, parse_sni
-from censorscope.probe.evasion import CCS, Shaping, first_flight, matches, random_packet
-from tests.test_clienthello import client_hello
+from censorscope.probe.evasion import matches
+from censorscope.wire.clienthello import (
+    CCS,
+    Hello,
+    Shaping,
+    Truncated,
+    first_flight,
+    parse_sni,
+    random_packet,
+)
+from tests.wire.test_clienthello import client_hello
 
 SNI = "twitter.com"
 

@@ -8,10 +8,10 @@ import asyncio
 import ssl
 from datetime import UTC, datetime
 
-from censorscope.lab.rounds import LabProbeOptions, probe_config
 from censorscope.lab.runtime import LabProcess
 from censorscope.probe.dial import open_tcp
 from censorscope.probe.measure import Probe
+from censorscope.probe.rounds import LabProbeOptions, probe_config
 from censorscope.probe.stream import TlsStream
 from censorscope.records import Target, Vantage
 

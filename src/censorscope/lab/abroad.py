@@ -10,11 +10,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from censorscope.httpserve import response, serve_requests
 from censorscope.lab.middlebox import Lane, pump
 from censorscope.lab.resolver import Resolver
+from censorscope.net.httpserve import response, serve_requests
 
-RESOLVER_NAME = "resolver.abroad.invalid"  # the name on the DoT/DoH certificate
 PROXY_IP = "127.40.0.1"
 RESOLVER_IP = "127.40.0.2"
 _CONNECT = re.compile(rb"^CONNECT ([^ :]+):(\d+) HTTP/1\.[01]\r\n")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from censorscope.clienthello import Hello, NotTls, Truncated, parse_sni
-from censorscope.scenario import Dpi
+from censorscope.inputs.scenario import Dpi
+from censorscope.wire.clienthello import Hello, NotTls, Truncated, parse_sni
 
 _METHOD = re.compile(rb"^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH) ")
 _HOST = re.compile(rb"\r\nHost:[ \t]*([^\r\n:]*)", re.IGNORECASE)

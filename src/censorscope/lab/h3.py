@@ -13,7 +13,7 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent
 
-from censorscope.httpserve import Responder, filler, transfer_size
+from censorscope.net.httpserve import Responder, filler, transfer_size
 
 
 def _split(response: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from censorscope.inputs.scenario import Dpi, Isp
 from censorscope.lab import pages
 from censorscope.lab.clock import Clock
 from censorscope.lab.dpi import STOP, FlowInspector, Found
@@ -21,12 +22,11 @@ from censorscope.lab.origin import hold
 from censorscope.lab.shaping import TokenBucket
 from censorscope.lab.udp import associate
 from censorscope.lab.world import BLOCKPAGE_IP, FARM, PAGES, TARPIT, World, vantage_ip
-from censorscope.policy import Policy
-from censorscope.probe.evasion import INJECT_MAGIC
 from censorscope.records import Rule
-from censorscope.scenario import Dpi, Isp
-from censorscope.segments import SegmentLog
-from censorscope.socks import CONNECT, UDP_ASSOCIATE
+from censorscope.rules.policy import Policy
+from censorscope.wire.clienthello import INJECT_MAGIC
+from censorscope.wire.segments import SegmentLog
+from censorscope.wire.socks import CONNECT, UDP_ASSOCIATE
 
 FLOW_LIMIT = 300.0  # no relayed flow outlives this
 POLICER_BURST = 16 * 1024  # the 2021 throttler let ~16 KB through before dropping
@@ -347,7 +347,7 @@ class Middlebox:
 
 
 class Injector(asyncio.DatagramProtocol):
-    """The lab's stand-in for a raw socket (wire format: probe.evasion.INJECT_MAGIC)."""
+    """The lab's stand-in for a raw socket (wire format: wire.clienthello.INJECT_MAGIC)."""
 
     def __init__(self, box: Middlebox) -> None:
         self.box = box

@@ -8,10 +8,10 @@ import asyncio
 import re
 import ssl
 
-from censorscope.httpserve import serve_requests
 from censorscope.lab import pages
 from censorscope.lab.ca import Authority
 from censorscope.lab.world import ANY_SITE, World
+from censorscope.net.httpserve import serve_requests
 
 _DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing lingers

@@ -5,7 +5,7 @@ one read, so a DPI fed reads could see a split ClientHello whole. With `--packet
 whole run moves into a network namespace of its own (`unshare -rn`: no privilege needed,
 only loopback inside), where an iptables NFQUEUE rule hands each packet a client sends to
 a middlebox to this tap before the middlebox can read it; the tap logs where segments end
-(censorscope.segments) and accepts the packet. The middlebox then cuts its reads there.
+(censorscope.wire.segments) and accepts the packet. The middlebox then cuts its reads there.
 
 Only inside a namespace this module made: it never touches the host's firewall.
 """
@@ -22,9 +22,9 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from censorscope import nfqueue
 from censorscope.errors import LabError
-from censorscope.segments import SegmentLog, parse_segment
+from censorscope.wire import netlink as nfqueue
+from censorscope.wire.segments import SegmentLog, parse_segment
 
 NETNS_ENV = "CENSORSCOPE_NETNS"  # set in the namespace run_in_namespace made
 QUEUE = 0

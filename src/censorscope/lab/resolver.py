@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from censorscope import dnswire
 from censorscope.lab.clock import Clock
 from censorscope.lab.world import BLOCKPAGE_IP, BOGON, World
-from censorscope.policy import Policy
+from censorscope.rules.policy import Policy
+from censorscope.wire import dns as dnswire
 
 _SPOOF = {"bogon": BOGON, "blockpage": BLOCKPAGE_IP}
 

@@ -17,13 +17,13 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from censorscope.errors import LabError
-from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, RESOLVER_NAME, ConnectProxy, OpenResolver
+from censorscope.inputs.scenario import Scenario, load_scenario
+from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, ConnectProxy, OpenResolver
 from censorscope.lab.ca import Authority
 from censorscope.lab.clock import Clock
 from censorscope.lab.h3 import serve_h3
@@ -32,69 +32,11 @@ from censorscope.lab.origin import Farm, PageServer, hold
 from censorscope.lab.packets import PacketTap
 from censorscope.lab.resolver import Resolver
 from censorscope.lab.world import FARM, PAGES, TARPIT, World, vantage_ip
-from censorscope.policy import Policy
-from censorscope.records import Vantage
-from censorscope.scenario import Scenario, load_scenario
+from censorscope.records import LAB_RESOLVER_NAME, Endpoint, LabInfo, LabOptions, Slot, Vantage
+from censorscope.rules.policy import Policy
 from censorscope.timeparse import parse_time
 
 START_TIMEOUT = 60.0
-LAB_NETWORKS = ("127.0.0.0/8",)  # the probe must not treat the lab's addresses as bogons
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """How a probe measures as one vantage of the lab."""
-
-    vantage: Vantage
-    resolver: tuple[str, int]
-    proxy: tuple[str, int]
-    inject: tuple[str, int] | None = None  # where packets "sent with a raw socket" go
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One clock of the lab and the endpoints that obey it. Several slots let rounds at
-    different virtual times run at once against one lab."""
-
-    control: Endpoint
-    isps: tuple[Endpoint, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LabInfo:
-    scenario: str
-    slots: tuple[Slot, ...]
-    ca_file: str
-    workdir: str
-    site_addresses: dict[str, list[str]] = field(default_factory=dict)
-    abroad: dict[str, tuple[str, int]] = field(default_factory=dict)  # dot, doh, proxy
-
-    @property
-    def control(self) -> Endpoint:
-        return self.slots[0].control
-
-    @property
-    def isps(self) -> tuple[Endpoint, ...]:
-        return self.slots[0].isps
-
-    def endpoint(self, name: str, slot: int = 0) -> Endpoint:
-        s = self.slots[slot]
-        for e in (s.control, *s.isps):
-            if e.vantage.name.lower() == name.lower():
-                return e
-        known = ", ".join(e.vantage.name for e in s.isps)
-        raise LabError(f"no vantage {name!r} in the lab (known: {known})")
-
-
-@dataclass(frozen=True, slots=True)
-class LabOptions:
-    """How a lab runs, beyond its scenario (see LabProcess)."""
-
-    slots: int = 1
-    noise: float | None = None
-    seed: int = 0
-    any_name: bool = False
-    packets: bool = False
 
 
 class Closable(Protocol):
@@ -145,9 +87,9 @@ async def _serve(
     )
     loop = asyncio.get_running_loop()
     open_resolver = OpenResolver(Resolver(world, Policy([]), Clock()))
-    abroad_tls = sites_ca.server_context((RESOLVER_NAME,))
+    abroad_tls = sites_ca.server_context((LAB_RESOLVER_NAME,))
     uncensored = Middlebox(0, None, Policy([]), world, Clock(), ports)
-    proxy = ConnectProxy(lambda name: (world.resolve(name) or [None])[0], uncensored.route)
+    proxy = ConnectProxy(lambda name: next(iter(world.resolve(name) or []), None), uncensored.route)
     abroad = {
         "dot": (RESOLVER_IP, await listen(open_resolver.dot, RESOLVER_IP, abroad_tls)),
         "doh": (RESOLVER_IP, await listen(open_resolver.handle_doh, RESOLVER_IP, abroad_tls)),

@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from censorscope.clienthello import NotTls, Truncated
 from censorscope.lab.shaping import TokenBucket
 from censorscope.lab.world import FARM
-from censorscope.quic import InitialReader, tspu_drops
-from censorscope.socks import encode_address, parse_udp_datagram, udp_datagram
+from censorscope.wire.clienthello import NotTls, Truncated
+from censorscope.wire.quic import InitialReader, tspu_drops
+from censorscope.wire.socks import encode_address, parse_udp_datagram, udp_datagram
 
 if TYPE_CHECKING:
     from censorscope.lab.middlebox import Middlebox

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 
-from censorscope.socks import (
+from censorscope.wire.socks import (
     CONNECT,
     UDP_ASSOCIATE,
     encode_address,

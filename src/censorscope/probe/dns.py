@@ -15,8 +15,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from censorscope.failure import failure_string
 from censorscope.probe.dial import open_tcp
+from censorscope.probe.failure import failure_string
 from censorscope.records import DnsQuery
 
 

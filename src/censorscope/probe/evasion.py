@@ -10,66 +10,15 @@ verified, against the real name, whatever the SNI carried.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from censorscope.probe.stream import SendFirst
+from censorscope.wire.clienthello import FAKE_TTL, Shaping, first_flight, random_packet
 
 # between segments, so a middlebox that reads a stream reads them apart (the lab's packet
 # tier, which sees real segments, needs none)
 SEGMENT_GAP = 0.02
-FAKE_TTL = 3  # reaches an in-path DPI near the user, dies before the server
-CCS = b"\x14\x03\x03\x00\x01\x01"
-# the lab's raw-socket stand-in: MAGIC + client port (2 bytes) + TTL (1) + packet, by UDP
-# to the middlebox, which answers b"ok" or b"no"
-INJECT_MAGIC = b"CSINJ1"
-
 Inject = Callable[[bytes, int], Awaitable[bool]]  # (packet, ttl) -> put on this flow
-
-
-@dataclass(frozen=True, slots=True)
-class Shaping:
-    split_tcp: bool = False  # the ClientHello in two TCP segments, cut inside the SNI
-    split_record: bool = False  # in two TLS records (one segment), cut inside the SNI
-    header_record: bool = False  # the handshake header alone in a first record
-    ccs_first: bool = False  # a ChangeCipherSpec record before the ClientHello
-    fake_random: int = 0  # bytes of random data sent first with a low TTL (0: none)
-
-
-def first_flight(hello: bytes, sni: str, shaping: Shaping) -> list[bytes]:
-    """The segments to send for a ClientHello record. Pure."""
-    record_type, version, body = hello[:1], hello[1:3], hello[5:]
-    cut = _inside_sni(hello, sni) - 5
-
-    def record(part: bytes) -> bytes:
-        return record_type + version + len(part).to_bytes(2, "big") + part
-
-    data = hello
-    if shaping.split_record:
-        data = record(body[:cut]) + record(body[cut:])
-    elif shaping.header_record:
-        data = record(body[:4]) + record(body[4:])
-    if shaping.ccs_first:
-        data = CCS + data
-    if shaping.split_tcp:
-        at = _inside_sni(data, sni)
-        return [data[:at], data[at:]]
-    return [data]
-
-
-def _inside_sni(data: bytes, sni: str) -> int:
-    """An offset in the middle of the server name, or the middle of the data."""
-    at = data.find(sni.encode("ascii", "replace"))
-    return at + max(1, len(sni) // 2) if at >= 0 else len(data) // 2
-
-
-def random_packet(n: int) -> bytes:
-    """Random bytes that look like no protocol (no TLS record type first)."""
-    data = bytearray(os.urandom(n))
-    if data and data[0] in (20, 21, 22, 23):
-        data[0] = 0x7F
-    return bytes(data)
 
 
 def shaped(

@@ -10,7 +10,7 @@ import time
 
 import h11
 
-from censorscope.failure import failure_string
+from censorscope.probe.failure import failure_string
 from censorscope.probe.stream import ByteStream
 from censorscope.records import HttpRequest
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from censorscope.blockpage import is_bogon
-from censorscope.failure import failure_string
+from censorscope.analysis.blockpage import is_bogon
+from censorscope.analysis.rate import estimate_kbps
+from censorscope.analysis.verdict import SLOW_KBPS
 from censorscope.probe import http
 from censorscope.probe.dial import open_tcp
 from censorscope.probe.dns import resolve
+from censorscope.probe.failure import failure_string
 from censorscope.probe.stream import ByteStream, PlainStream, TlsStream
-from censorscope.rate import estimate_kbps
 from censorscope.records import (
     Measurement,
     Target,
@@ -30,7 +31,6 @@ from censorscope.records import (
     TlsHandshake,
     Vantage,
 )
-from censorscope.verdict import SLOW_KBPS
 
 REDIRECTS = (301, 302, 303, 307, 308)
 THROUGHPUT_PATH = "/__bytes/{n}"

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from censorscope.analysis.verdict import decide
 from censorscope.probe.measure import Probe
 from censorscope.records import Measurement, Target, Vantage, Verdict
-from censorscope.verdict import decide
 
 ControlSource = Callable[[Target], Awaitable[Measurement | None]]
 OnResult = Callable[[Measurement, Verdict], None]

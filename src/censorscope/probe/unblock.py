@@ -1,7 +1,7 @@
 """Trying circumvention strategies against a blocked URL: the I/O side of
 `censorscope unblock`. Each trial resolves, connects, shakes hands and fetches the way its
 strategy says, and ends in a Trial (the pure records and verdicts are in
-censorscope.circumvention)."""
+censorscope.analysis.circumvention)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ from urllib.parse import urlsplit
 
 import h11
 
-from censorscope.blockpage import match_http
-from censorscope.circumvention import NOT_APPLICABLE, NOT_AVAILABLE, Strategy, Trial
+from censorscope.analysis.blockpage import match_http
+from censorscope.analysis.circumvention import NOT_APPLICABLE, NOT_AVAILABLE, Strategy, Trial
+from censorscope.analysis.rate import estimate_kbps
 from censorscope.errors import InputError
-from censorscope.failure import failure_string
 from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
-from censorscope.probe.evasion import INJECT_MAGIC, SEGMENT_GAP, matches, shaped
+from censorscope.probe.evasion import SEGMENT_GAP, matches, shaped
+from censorscope.probe.failure import failure_string
 from censorscope.probe.h3 import Fetched, QuicFailure, fetch_h3
 from censorscope.probe.stream import ByteStream, PlainStream, TlsStream
-from censorscope.rate import estimate_kbps
+from censorscope.wire.clienthello import INJECT_MAGIC
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,5 @@
+import sys
+
+from censorscope.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""`censorscope timeline|watch|report`: what changed, when, and who to tell. All three show
+the same changes, found by `changes_in`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from censorscope.analysis.timeline import Change, explain, find_changes
+from censorscope.cli import output
+from censorscope.cli.alerts import deliver, pending
+from censorscope.cli.alerts import key as alert_key
+from censorscope.cli.options import Command, add_db, add_events, existing_store
+from censorscope.inputs.events import load_events
+from censorscope.inputs.traffic import read_series
+from censorscope.records import Event
+from censorscope.store import Store
+
+
+def changes_in(
+    store: Store, events: Sequence[Event], target: str | None = None
+) -> tuple[list[Change], list[dict[str, object]]]:
+    """Per-vantage changes, and the country-level ones explained (vantages agreeing,
+    registry events near them): what `timeline`, `watch` and `report` all show."""
+    per_vantage = find_changes(store.series("vantage", target))
+    per_country = find_changes(store.series("country", target))
+    return per_vantage, explain(per_country, per_vantage, store.vantages_by_country(), events)
+
+
+def _configure_timeline(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", help="only this target URL")
+    add_db(p)
+    add_events(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per change")
+
+
+def _timeline(args: argparse.Namespace, err: Console) -> int:
+    store = existing_store(args.db, "run lab run/campaign or measure first")
+    events = load_events(args.events)
+    with store:
+        per_vantage, explained = changes_in(store, events, args.target)
+    if args.json:
+        for d in explained:
+            sys.stdout.write(json.dumps({"level": "country", **d}) + "\n")
+        for c in per_vantage:
+            sys.stdout.write(json.dumps({"level": "vantage", **c.to_dict()}) + "\n")
+        return 0
+    output.console().print(output.changes_table(explained, per_vantage, events))
+    return 0
+
+
+def alert_changes(db: str, sinks: list[str], events_file: str) -> int:
+    """One pass: the changes not alerted yet go to every sink, then are marked sent."""
+    store = existing_store(db)
+    events = load_events(events_file)
+    with store:
+        per_vantage, explained = changes_in(store, events)
+        changes = [{"level": "country", **d} for d in explained]
+        changes += [{"level": "vantage", **c.to_dict()} for c in per_vantage]
+        fresh = pending(changes, store.sent_alerts())
+        for sink in sinks:
+            deliver(fresh, sink, sys.stdout)
+        store.mark_sent([alert_key(a) for a in fresh])
+    return len(fresh)
+
+
+def _configure_watch(p: argparse.ArgumentParser) -> None:
+    add_db(p)
+    p.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="SINK",
+        help="- (stdout, default), a JSON-lines file, or a webhook URL; repeatable",
+    )
+    add_events(p)
+
+
+def _watch(args: argparse.Namespace, err: Console) -> int:
+    sent = alert_changes(args.db, args.notify or ["-"], args.events)
+    err.print(f"{sent} new alert(s)")
+    return 0
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    add_db(p)
+    p.add_argument("--out", required=True, help="directory to write")
+    add_events(p)
+    p.add_argument("--traffic", help="traffic series (CSV or IODA JSON) to plot")
+
+
+def _report(args: argparse.Namespace, err: Console) -> int:
+    from censorscope.cli.report import write_report  # matplotlib: only when needed
+
+    store = existing_store(args.db)
+    traffic = read_series(args.traffic) if args.traffic else []
+    with store:
+        page = write_report(store, Path(args.out), load_events(args.events), traffic)
+    err.print(f"report written to {page}")
+    return 0
+
+
+TIMELINE = Command(
+    "timeline", "when blocking started, ended or changed method", _configure_timeline, _timeline
+)
+WATCH = Command(
+    "watch",
+    "alert once when a target is blocked, unblocked or changes method",
+    _configure_watch,
+    _watch,
+)
+REPORT = Command("report", "a static HTML report with plots", _configure_report, _report)

@@ -1,0 +1,83 @@
+"""`censorscope import|events|anomalies`: other tools' data in, the registry of events,
+drops in traffic series."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+
+from censorscope.analysis.traffic import detect_drops
+from censorscope.cli import output
+from censorscope.cli.options import Command, add_db, add_events
+from censorscope.inputs.events import load_events
+from censorscope.inputs.traffic import read_series
+from censorscope.store import Store
+
+
+def _configure_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
+    p.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
+    add_db(p)
+
+
+def _import(args: argparse.Namespace, err: Console) -> int:
+    with Store(args.db) as store:
+        n = store.import_ooni_observations(args.files)
+    err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
+    return 0
+
+
+def _configure_anomalies(p: argparse.ArgumentParser) -> None:
+    p.add_argument("series", help="CSV time,entity,value or IODA signal JSON")
+    p.add_argument("--json", action="store_true", help="one JSON object per anomaly")
+
+
+def _anomalies(args: argparse.Namespace, err: Console) -> int:
+    found = [a for s in read_series(args.series) for a in detect_drops(s)]
+    if args.json:
+        for a in found:
+            sys.stdout.write(json.dumps(a.to_dict()) + "\n")
+        return 0
+    output.console().print(output.anomalies_table(found))
+    return 0
+
+
+def _configure_events(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--country", help="only events of this country (e.g. RU)")
+    add_events(p)
+    p.add_argument("--json", action="store_true")
+
+
+def _events(args: argparse.Namespace, err: Console) -> int:
+    events = load_events(args.events)
+    if args.country:
+        events = [e for e in events if e.country == args.country.upper()]
+    if args.json:
+        for e in events:
+            doc = {
+                "id": e.id,
+                "time": e.time.isoformat(),
+                "kind": e.kind,
+                "subject": e.subject,
+                "country": e.country,
+                "detail": e.detail,
+                "source": e.source,
+                "caused_by": list(e.caused_by),
+                "domains": list(e.domains),
+            }
+            sys.stdout.write(json.dumps(doc) + "\n")
+        return 0
+    output.console().print(output.events_table(events))
+    return 0
+
+
+IMPORT = Command(
+    "import", "bring other tools' measurements into the store", _configure_import, _import
+)
+ANOMALIES = Command(
+    "anomalies", "drops in traffic series (CSV or IODA JSON)", _configure_anomalies, _anomalies
+)
+EVENTS = Command("events", "the registry of dated, sourced events", _configure_events, _events)

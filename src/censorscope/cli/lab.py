@@ -1,0 +1,217 @@
+"""`censorscope lab run|campaign|traffic|serve`: the emulated internet with censors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, TaskID
+
+from censorscope.analysis.traffic import grid, to_csv_rows
+from censorscope.cli import output
+from censorscope.cli.options import (
+    Command,
+    add_db,
+    add_output,
+    chosen_isps,
+    duration_arg,
+    open_store,
+    run,
+    scenario_arg,
+    time_arg,
+)
+from censorscope.errors import InputError
+from censorscope.inputs.scenario import Scenario, load_scenario
+from censorscope.lab.demand import isp_traffic
+from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
+from censorscope.probe.campaign import run_campaign, sweep
+from censorscope.probe.rounds import LabProbeOptions, lab_targets, run_round
+from censorscope.records import Measurement, Verdict
+from censorscope.store import Store
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=scenario_arg, help="a scenario file or a shipped name")
+    p.add_argument(
+        "--at",
+        type=time_arg,
+        action="append",
+        default=[],
+        help="virtual time (ISO 8601, UTC if no offset); repeat for several",
+    )
+    p.add_argument("--isp", action="append", default=[], help="only these ISPs")
+    add_output(p)
+    p.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
+    p.add_argument("--concurrency", type=int, default=64, help="targets at once per ISP")
+
+
+def _run(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    isps = chosen_isps(scenario, args.isp)
+    times = args.at or [datetime.now(UTC).replace(microsecond=0)]
+    opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
+    store = open_store(args)
+    per_round = len(lab_targets(scenario)) * (len(isps) or len(scenario.isps))
+    lab = LabProcess(args.scenario)
+    try:
+        lab.start()
+        with output.progress(err) as bar:
+            results = run(_rounds(lab, scenario, times, isps, opts, store, bar, per_round))
+    finally:
+        lab.close()
+        if store is not None:
+            store.close()
+    for at, verdicts in results:
+        if args.json:
+            output.write_json(verdicts, sys.stdout)
+        else:
+            output.console().print(
+                output.table(
+                    verdicts,
+                    f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC",
+                    [i.name for i in scenario.isps],
+                )
+            )
+    if store is not None:
+        err.print(f"stored in {args.db} (run {store.run_id})", style="bright_black")
+    return 0
+
+
+async def _rounds(
+    lab: LabProcess,
+    scenario: Scenario,
+    times: list[datetime],
+    isps: list[str],
+    opts: LabProbeOptions,
+    store: Store | None,
+    bar: Progress,
+    per_round: int,
+) -> list[tuple[datetime, list[Verdict]]]:
+    results = []
+    for at in times:
+        task = bar.add_task(f"{at:%Y-%m-%d %H:%M} UTC", total=per_round)
+
+        def done(m: Measurement, c: Measurement | None, v: Verdict, task: TaskID = task) -> None:
+            if store is not None:
+                store.add(m, v, c)
+            bar.advance(task)
+
+        verdicts = await run_round(lab, scenario, at, opts, isps=isps, on_result=done)
+        if store is not None:
+            store.flush()  # a round is kept even if a later one fails
+        results.append((at, verdicts))
+    return results
+
+
+def _configure_campaign(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=scenario_arg, help="a scenario file or a shipped name")
+    p.add_argument("--from", dest="start", type=time_arg, required=True)
+    p.add_argument("--to", dest="end", type=time_arg, required=True)
+    p.add_argument("--every", type=duration_arg, default=timedelta(hours=1))
+    p.add_argument("--isp", action="append", default=[], help="only these ISPs")
+    p.add_argument("--noise", type=float, help="share of flows failing at random, all ISPs")
+    p.add_argument("--seed", type=int, default=0, help="which random failures (noise)")
+    p.add_argument("--slots", type=int, default=8, help="rounds measured at once")
+    p.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
+    add_db(p)
+
+
+def _campaign(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    isps = chosen_isps(scenario, args.isp)
+    try:
+        times = sweep(args.start, args.end, args.every)
+    except ValueError as exc:
+        raise InputError("--from/--to/--every", "command line", str(exc)) from None
+    # many rounds at once: a lower bound per round keeps load spikes below the timeouts
+    opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0, concurrency=16)
+    lab = LabProcess(
+        args.scenario, slots=min(args.slots, len(times)), noise=args.noise, seed=args.seed
+    )
+    store = Store(args.db)
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    try:
+        lab.start()
+        with output.progress(err) as bar:
+            task = bar.add_task(f"{len(times)} rounds", total=len(times))
+
+            def done(at: datetime, verdicts: list[Verdict]) -> None:
+                for v in verdicts:
+                    counts[v.verdict] = counts.get(v.verdict, 0) + 1
+                store.flush()  # a round is kept even if a later one fails
+                bar.advance(task)
+
+            def keep(m: Measurement, c: Measurement | None, v: Verdict) -> None:
+                store.add(m, v, c)
+
+            made = run(
+                run_campaign(lab, scenario, times, opts, isps=isps, on_result=keep, on_round=done)
+            )
+    finally:
+        lab.close()
+        store.close()
+    summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+    err.print(
+        f"{len(times)} rounds, {made} verdicts in {time.monotonic() - started:.0f} s "
+        f"({summary}); stored in {args.db} (run {store.run_id})"
+    )
+    return 0
+
+
+def _configure_traffic(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=scenario_arg, help="a scenario file or a shipped name")
+    p.add_argument("--from", dest="start", type=time_arg, required=True)
+    p.add_argument("--to", dest="end", type=time_arg, required=True)
+    p.add_argument("--every", type=duration_arg, default=timedelta(hours=1))
+    p.add_argument("--noise", type=float, default=0.02, help="multiplicative noise (sd)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="CSV file (default: stdout)")
+
+
+def _traffic(args: argparse.Namespace, err: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    if args.end < args.start:
+        raise InputError("--from/--to", "command line", "--to is before --from")
+    times = grid(args.start, args.end, args.every)
+    series = [isp_traffic(scenario, isp, times, args.noise, args.seed) for isp in scenario.isps]
+    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(out)
+        writer.writerow(["time", "entity", "value"])
+        writer.writerows(to_csv_rows(series))
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def _configure_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", type=scenario_arg, help="a scenario file or a shipped name")
+    p.add_argument("--at", type=time_arg, help="virtual time (default: now)")
+
+
+def _serve(args: argparse.Namespace, err: Console) -> int:
+    with tempfile.TemporaryDirectory(prefix="censorscope-lab-") as tmp:
+        load_scenario(args.scenario)
+        run_event_loop(serve_forever(args.scenario, args.at, Path(tmp), commands=False))
+    return 0
+
+
+RUN = Command("lab run", "measure every site from every ISP of a scenario", _configure_run, _run)
+CAMPAIGN = Command(
+    "lab campaign", "rounds at every step between two virtual times", _configure_campaign, _campaign
+)
+TRAFFIC = Command(
+    "lab traffic",
+    "per-ISP traffic of a scenario (CSV time,entity,value)",
+    _configure_traffic,
+    _traffic,
+)
+SERVE = Command("lab serve", "run a scenario's lab in the foreground", _configure_serve, _serve)

@@ -1,0 +1,78 @@
+"""The command line: a table of commands (as pip's commands/__init__.py), one module per
+group of commands. Errors print one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from censorscope import __version__
+from censorscope.cli import changes, data, helper, lab, measure, rules, unblock
+from censorscope.cli.options import Command
+from censorscope.errors import CensorscopeError
+from censorscope.lab import packets
+
+COMMANDS: tuple[Command, ...] = (
+    lab.RUN,
+    lab.CAMPAIGN,
+    lab.TRAFFIC,
+    lab.SERVE,
+    measure.MEASURE,
+    changes.TIMELINE,
+    changes.WATCH,
+    changes.REPORT,
+    rules.AUDIT,
+    rules.INFER,
+    data.IMPORT,
+    data.ANOMALIES,
+    data.EVENTS,
+    unblock.UNBLOCK,
+    helper.SERVE,
+)
+GROUPS = {"lab": "the emulated internet with censors", "helper": "the control helper"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="censorscope",
+        description="Find out whether, since when and how an internet platform is "
+        "restricted on a network.",
+    )
+    p.add_argument("--version", action="version", version=f"censorscope {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for cmd in COMMANDS:
+        group, _, name = cmd.name.rpartition(" ")
+        where = sub
+        if group:
+            if group not in groups:
+                g = sub.add_parser(group, help=GROUPS[group])
+                groups[group] = g.add_subparsers(dest=f"{group}_command", required=True)
+            where = groups[group]
+        parser = where.add_parser(name, help=cmd.help)
+        cmd.configure(parser)
+        parser.set_defaults(run=cmd.run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True)
+    try:
+        if getattr(args, "packets", False) and args.lab:
+            if not packets.in_own_namespace():
+                return packets.run_in_namespace(sys.argv[1:] if argv is None else list(argv))
+            packets.loopback_up()
+        return int(args.run(args, err))
+    except CensorscopeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""`censorscope measure`: measure URLs from this machine, once or every DURATION."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from censorscope.cli import output
+from censorscope.cli.changes import alert_changes
+from censorscope.cli.options import (
+    Command,
+    add_output,
+    add_probe,
+    duration_arg,
+    open_store,
+    probe_config,
+    run,
+)
+from censorscope.errors import CensorscopeError, InputError
+from censorscope.helper.client import HelperClient
+from censorscope.inputs.events import REGISTRY
+from censorscope.inputs.targets import load_targets
+from censorscope.probe.measure import Probe, ProbeConfig
+from censorscope.probe.runner import VantageJob, measure_all
+from censorscope.records import Measurement, Target, Vantage, Verdict
+from censorscope.store import Store
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="URL|LIST")
+    p.add_argument("--control", help="helper URL, e.g. http://helper.example.org:8080")
+    add_probe(p)
+    p.add_argument("--vantage", default="local", help="a name for this vantage point")
+    p.add_argument("--asn", type=int, default=0, help="this network's AS number, if known")
+    p.add_argument("--cc", default="ZZ", help="this network's country code, if known")
+    p.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--every", type=duration_arg, help="repeat, a round every DURATION (e.g. 1h)")
+    p.add_argument("--for", dest="for_", type=duration_arg, help="repeat for DURATION (e.g. 2d)")
+    p.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="SINK",
+        help="after each round, alert changes to - / a file / a webhook URL",
+    )
+    add_output(p)
+
+
+def _measure(args: argparse.Namespace, err: Console) -> int:
+    targets = [t for arg in args.inputs for t in load_targets(arg)]
+    cfg = probe_config(args)
+    vantage = Vantage(args.vantage, args.asn, args.cc.upper())
+    control = HelperClient(args.control) if args.control else None
+    if args.watch and args.no_store:
+        raise InputError("--watch", "command line", "alerts need the store", "drop --no-store")
+    rounds = 1
+    if args.every is not None:
+        span = args.for_ if args.for_ is not None else args.every
+        rounds = int(span / args.every) + 1
+    store = open_store(args)
+    try:
+        for i in range(rounds):
+            started = time.monotonic()
+            _round(args, err, targets, cfg, vantage, control, store, i, rounds)
+            if args.watch and store is not None:
+                store.flush()
+                alert_changes(args.db, args.watch, str(REGISTRY))
+            if i + 1 < rounds:
+                time.sleep(max(0.0, args.every.total_seconds() - (time.monotonic() - started)))
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def _round(
+    args: argparse.Namespace,
+    err: Console,
+    targets: list[Target],
+    cfg: ProbeConfig,
+    vantage: Vantage,
+    control: HelperClient | None,
+    store: Store | None,
+    i: int,
+    rounds: int,
+) -> None:
+    controls: dict[str, Measurement | None] = {}
+
+    async def go() -> list[tuple[Measurement, Verdict]]:
+        probe_cfg = cfg
+        if control is not None:
+            try:
+                health = await control.health()
+                server = (control.host, int(health["throughput_port"]))
+                probe_cfg = dataclasses.replace(cfg, throughput_server=server)
+            except CensorscopeError as exc:
+                err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
+
+        async def control_of(t: Target) -> Measurement | None:
+            if control is None:
+                return None
+            if t.url not in controls:
+                controls[t.url] = await control(t)
+            return controls[t.url]
+
+        with output.progress(err) as bar:
+            label = "measuring" if rounds == 1 else f"round {i + 1}/{rounds}"
+            task = bar.add_task(label, total=len(targets))
+
+            def done(m: Measurement, v: Verdict) -> None:
+                if store is not None:
+                    store.add(m, v, controls.get(m.input))
+                bar.advance(task)
+
+            return await measure_all(
+                targets,
+                [VantageJob(vantage, Probe(probe_cfg))],
+                control_of,
+                datetime.now(UTC),
+                concurrency=args.concurrency,
+                on_result=done,
+                bogon_exempt=cfg.bogon_exempt,
+            )
+
+    verdicts = [v for _, v in run(go())]
+    if store is not None:
+        store.flush()
+    if args.json:
+        output.write_json(verdicts, sys.stdout)
+    else:
+        output.console().print(output.table(verdicts, f"measured from {vantage.name}"))
+    if control is not None and control.errors:
+        err.print(
+            f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
+        )
+        control.errors.clear()
+
+
+MEASURE = Command("measure", "measure URLs from this machine", _configure, _measure)

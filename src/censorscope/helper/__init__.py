@@ -1,0 +1,1 @@
+"""The control helper: `server` runs outside the censored network, `client` asks it."""

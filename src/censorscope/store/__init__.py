@@ -1,0 +1,5 @@
+"""The measurement store (DuckDB) and the importers of other tools' data."""
+
+from censorscope.store.database import Store
+
+__all__ = ["Store"]

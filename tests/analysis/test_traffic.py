@@ -1,0 +1,94 @@
+"""Traffic drops: the lab's model of 2021, a quiet month, and bad input."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from censorscope.analysis.traffic import Series, detect_drops, grid
+from censorscope.errors import InputError
+from censorscope.inputs.scenario import load_scenario
+from censorscope.inputs.traffic import read_series
+from censorscope.lab.demand import isp_traffic
+from censorscope.timeparse import parse_time
+from tests.conftest import SCENARIOS
+
+HOUR = timedelta(hours=1)
+
+
+def test_2021_drop_at_rostelecom_from_ten_moscow_time() -> None:
+    scenario = load_scenario(SCENARIOS / "russia-2021-twitter.toml")
+    times = grid(parse_time("2021-02-20"), parse_time("2021-03-14"), HOUR)
+    rostelecom = scenario.isp("Rostelecom")
+    configured = 100 * sum(s.traffic for s in scenario.sites)
+    (drop,) = detect_drops(isp_traffic(scenario, rostelecom, times))
+    assert abs(drop.start - parse_time("2021-03-10T10:00+03:00")) <= HOUR
+    assert drop.magnitude == pytest.approx(configured, abs=3)
+    assert abs(drop.end - parse_time("2021-03-11T08:00Z")) <= HOUR
+    assert drop.expected and drop.expected[0][1] > drop.expected[0][2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_quiet_month_with_cycle_and_noise_has_no_anomaly(seed: int) -> None:
+    scenario = load_scenario(SCENARIOS / "russia-2021-twitter.toml")
+    times = grid(parse_time("2020-06-01"), parse_time("2020-06-30T23:00Z"), HOUR)
+    for isp in scenario.isps:
+        assert detect_drops(isp_traffic(scenario, isp, times, noise=0.03, seed=seed)) == []
+
+
+def write(tmp_path: Path, text: str, name: str = "s.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "says"),
+    [
+        ("2021-01-01T00:00Z,A,1\n2021-01-01T01:00Z,A,lots\n", "line 3", "not a number"),
+        ("2021-01-01T00:00Z,A,1\n2021-01-01T00:00Z,A,2\n", "line 3", "two values"),
+        ("yesterday,A,1\n", "line 2", "ISO 8601"),
+        ("2021-01-01T00:00Z,A\n", "line 2", "3 fields"),
+    ],
+)
+def test_bad_rows_are_named(tmp_path: Path, body: str, where: str, says: str) -> None:
+    with pytest.raises(InputError) as exc:
+        read_series(write(tmp_path, "time,entity,value\n" + body))
+    assert exc.value.where == where and says in str(exc.value) and "s.csv" in str(exc.value)
+
+
+def test_unsorted_rows_and_gaps_are_handled(tmp_path: Path) -> None:
+    body = (
+        "time,entity,value\n2021-01-01T02:00Z,A,3\n2021-01-01T00:00Z,A,1\n\n2021-01-02T00:00Z,A,5\n"
+    )
+    (s,) = read_series(write(tmp_path, body))
+    assert s.values.tolist() == [1.0, 3.0, 5.0]
+
+
+def test_ioda_signal_json(tmp_path: Path) -> None:
+    doc = {
+        "data": [
+            [
+                {
+                    "entityType": "asn",
+                    "entityCode": "12389",
+                    "datasource": "bgp",
+                    "from": 1615334400,
+                    "step": 300,
+                    "values": [10, 11, None, 12],
+                }
+            ]
+        ]
+    }
+    (s,) = read_series(write(tmp_path, json.dumps(doc), "ioda.json"))
+    assert s.entity == "asn:12389:bgp" and len(s.values) == 3
+
+
+def test_drop_on_a_synthetic_cycle() -> None:
+    t = np.arange(0, 20 * 86400, 3600, dtype=np.int64) + 1_600_000_000
+    v = 1 + 0.3 * np.sin(2 * np.pi * t / 86400)
+    v[(t >= t[300]) & (t < t[330])] *= 0.6
+    (a,) = detect_drops(Series("x", t, v))
+    assert a.points == 30 and a.magnitude == pytest.approx(40, abs=1)

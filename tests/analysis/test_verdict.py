@@ -1,0 +1,153 @@
+"""The verdict table on hand-made measurements: no sockets."""
+
+from datetime import UTC, datetime
+
+from censorscope.analysis.verdict import RULES, decide
+from censorscope.records import (
+    DnsQuery,
+    HttpRequest,
+    Measurement,
+    TcpConnect,
+    Throughput,
+    TlsHandshake,
+)
+
+T = datetime(2022, 3, 14, 12, tzinfo=UTC)
+
+
+def m(
+    answers: list[str] | None = None,
+    dns_failure: str | None = None,
+    tcp: str | None = None,
+    tls: str | None = None,
+    status: int = 200,
+    http: str | None = None,
+    title: str = "Site",
+    tp: list[Throughput] | None = None,
+    alive: bool = True,
+) -> Measurement:
+    meas = Measurement("https://site.test/", "ISP", 64500, "XA", T, resolver_alive=alive)
+    meas.queries.append(DnsQuery("site.test", "r", "udp", answers or [], dns_failure))
+    if dns_failure:
+        return meas
+    for a in answers or []:
+        meas.tcp_connect.append(TcpConnect(a, 443, tcp))
+        if tcp is None:
+            meas.tls_handshakes.append(TlsHandshake(f"{a}:443", "site.test", tls))
+    if tcp is None and tls is None:
+        meas.requests.append(
+            HttpRequest(
+                "https://site.test/", failure=http, status_code=0 if http else status, title=title
+            )
+        )
+    meas.throughput = tp or []
+    return meas
+
+
+OK = dict(answers=["93.184.216.34"])
+
+
+def test_rule_ids_are_unique_and_the_last_rule_catches_all() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert RULES[-1].when == {}
+
+
+def test_blocked_vs_down_vs_inconclusive() -> None:
+    assert decide(m(**OK, tls="connection_reset"), m(**OK)).verdict == "blocked"
+    assert decide(m(**OK, tls="connection_reset"), m(**OK, tcp="connection_refused")).verdict == (
+        "down"
+    )
+    no_control = decide(m(**OK, tls="connection_reset"), None)
+    assert (no_control.verdict, no_control.rule) == ("inconclusive", "nocontrol")
+    dead = decide(m(dns_failure="generic_timeout_error", alive=False), m(**OK))
+    assert (dead.verdict, dead.rule) == ("inconclusive", "dns.resolver-dead")
+
+
+def test_dns_timeout_with_a_live_resolver_is_blocking() -> None:
+    v = decide(m(dns_failure="generic_timeout_error"), m(**OK))
+    assert (v.verdict, v.method) == ("blocked", "dns")
+
+
+def test_bogon_answer() -> None:
+    v = decide(m(answers=["10.10.34.35"], tcp="never"), m(**OK))
+    assert (v.rule, v.method) == ("dns.bogon", "dns")
+
+
+def test_evidence_names_the_rule_step_and_failure() -> None:
+    v = decide(m(**OK, tls="connection_reset"), m(**OK)).to_dict()
+    assert v["evidence"]["rule"] == "tls.failure"
+    assert v["evidence"]["v_step"] == "tls"
+    assert v["evidence"]["v_failure"] == "connection_reset"
+    assert v["evidence"]["addresses"] == ["93.184.216.34"]
+
+
+def tp(sni: str, kbps: float) -> Throughput:
+    return Throughput(sni, "a:443", bytes=50_000, seconds=2, rate_kbps=kbps)
+
+
+def test_throttled_only_when_the_control_sni_is_fast() -> None:
+    sni_slow = [tp("site.test", 130), tp("site.test", 128), tp("abc.org", 90_000)]
+    v = decide(m(**OK, tp=sni_slow), m(**OK))
+    assert (v.verdict, round(v.rate_kbps or 0)) == ("throttled", 128)
+    path_slow = [tp("site.test", 900), tp("site.test", 950), tp("abc.org", 1000)]
+    v = decide(m(**OK, tp=path_slow), m(**OK))
+    assert (v.verdict, v.rule) == ("accessible", "ok.path-slow")
+    fast = [tp("site.test", 90_000)]
+    assert decide(m(**OK, tp=fast), m(**OK)).rule == "ok"
+    broken = Throughput("abc.org", "a:443", failure="connection_reset")
+    unconfirmed = [tp("site.test", 130), tp("site.test", 128), broken]
+    assert decide(m(**OK, tp=unconfirmed), m(**OK)).rule == "throttle.unconfirmed"
+    retried = [*unconfirmed, tp("site.test", 131), tp("abc.org", 80_000)]
+    v = decide(m(**OK, tp=retried), m(**OK))
+    assert (v.rule, round(v.rate_kbps or 0)) == ("throttle.sni", 131)
+
+
+def test_geo_restriction_is_the_service_not_the_network() -> None:
+    v = decide(m(**OK, status=451), m(**OK))
+    assert v.verdict == "geo-restricted"
+
+
+def test_geo_restriction_holds_when_the_control_failed_and_not_when_it_got_the_same() -> None:
+    assert decide(m(**OK, status=403), m(**OK, tcp="connection_refused")).rule == "geo.service"
+    assert decide(m(**OK, status=403), m(**OK, status=403)).verdict == "accessible"
+
+
+def test_one_flaky_address_of_four_is_not_blocking_but_two_resets_are() -> None:
+    addrs = ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"]
+    one_bad, two_bad, control = m(answers=addrs), m(answers=addrs), m(answers=addrs)
+    one_bad.tcp_connect[0].failure = "connection_reset"
+    assert decide(one_bad, control).verdict == "accessible"
+    two_bad.tls_handshakes[0].failure = two_bad.tls_handshakes[1].failure = "connection_reset"
+    v = decide(two_bad, control)
+    assert (v.verdict, v.method, len(v.evidence["failed_addresses"])) == ("blocked", "tls", 2)
+
+
+def test_failures_of_different_steps_add_up_per_address() -> None:
+    addrs = ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"]
+    v, control = m(answers=addrs), m(answers=addrs)
+    v.tcp_connect[0].failure = "connection_reset"  # no handshake on that address then
+    v.tls_handshakes = v.tls_handshakes[1:]
+    v.tls_handshakes[0].failure = "connection_reset"
+    out = decide(v, control)
+    assert (out.verdict, out.method, len(out.evidence["failed_addresses"])) == ("blocked", "tls", 2)
+
+
+def test_ooni_handshake_metric_classifies_the_throttled_twitter_trace() -> None:
+    # OONI-2022: reads of 517+507 bytes at 5.78 s and 848 bytes at 9.47 s, timeout at 10.16 s
+    slow = m(**OK, tls="generic_timeout_error")
+    slow.tls_handshakes[0].reads = [(5.78, 517), (5.78, 507), (9.47, 848)]
+    slow.tls_handshakes[0].t = 10.16
+    v = decide(slow, m(**OK))
+    assert (v.verdict, v.rule) == ("throttled", "throttle.handshake")
+    assert round(v.rate_kbps or 0, 2) == round(1872 * 8 / 1000 / 9.47, 2)
+    assert v.evidence["v_failure"] == "generic_timeout_error"  # the facts stay in evidence
+    fast = m(**OK)
+    fast.tls_handshakes[0].reads = [(0.031, 517), (0.032, 2900), (0.045, 1300)]
+    fast.tls_handshakes[0].t = 0.05
+    assert decide(fast, m(**OK)).rule == "ok"
+    reset = m(**OK, tls="connection_reset")  # no slow reads: blocking, not throttling
+    reset.tls_handshakes[0].reads = [(0.02, 0)]
+    assert decide(reset, m(**OK)).rule == "tls.failure"
+    trace = Measurement.from_dict(slow.to_dict())  # the trace survives the store's format
+    assert trace.tls_handshakes[0].reads == slow.tls_handshakes[0].reads

@@ -1,0 +1,157 @@
+"""Rule inference: on observations, and actively against a lab ISP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from censorscope.cli import main
+from censorscope.rules.inference import infer, next_probes
+from censorscope.rules.match import compile_match
+from tests.conftest import SCENARIOS
+
+TRUTH = [
+    compile_match("substring", "t.co"),
+    compile_match("suffix", "twimg.com"),
+    compile_match("suffix", "twitter.com"),
+]
+SEEDS = [
+    "twitter.com",
+    "mobile.twitter.com",
+    "pbs.twimg.com",
+    "abs.twimg.com",
+    "t.co",
+    "reddit.com",
+    "microsoft.com",
+    "rt.com",
+    "kremlin.ru",
+    "twitter.co.uk",
+    "example.com",
+]
+
+
+def blocked(name: str) -> bool:
+    return any(m(name) for m in TRUTH)
+
+
+def test_converges_to_the_2021_rules_with_an_oracle() -> None:
+    obs = {s: blocked(s) for s in SEEDS}
+    for _ in range(30):
+        result = infer(obs)
+        if result.settled:
+            break
+        for name in next_probes(result, obs):
+            obs[name] = blocked(name)
+    assert result.settled and len(obs) < 200
+    assert {(r.members[0].match, r.members[0].pattern) for r in result.rules} == {
+        ("substring", "t.co"),
+        ("suffix", "twimg.com"),
+        ("suffix", "twitter.com"),
+    }
+
+
+def test_says_when_it_cannot_tell() -> None:
+    result = infer({"twitter.com": True, "kremlin.ru": False})
+    (rule,) = result.rules
+    assert rule.ambiguous and not result.settled
+    alternatives = {f"{c.match}:{c.pattern}" for c in rule.members}
+    assert {"suffix:twitter.com", "exact:twitter.com", "substring:witter"} <= alternatives
+    assert rule.to_dict()["confidence"] < 0.1
+    probes = next_probes(result, ["twitter.com", "kremlin.ru"])
+    assert probes
+    for name in probes:  # each proposed name divides the alternatives
+        hits = sum(c.matches(name) for c in rule.members)
+        assert 0 < hits < len(rule.members)
+
+
+def test_contradictory_observations_are_unexplained() -> None:
+    result = infer({"a.example": True})
+    assert result.rules and not result.unexplained
+    assert infer({}).rules == []
+
+
+def test_observations_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "obs.csv"
+    f.write_text("domain,blocked\n" + "".join(f"{s},{int(blocked(s))}\n" for s in SEEDS))
+    assert main(["infer", "--observations", str(f), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"pattern": "t.co"' in out and '"settled": false' in out
+    f.write_text("domain,blocked\ntwitter.com,maybe\n")
+    assert main(["infer", "--observations", str(f)]) == 2
+    assert "line 2" in capsys.readouterr().err
+
+
+def test_active_inference_in_the_lab(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "infer",
+            "--lab",
+            str(SCENARIOS / "russia-2021-twitter.toml"),
+            "--isp",
+            "Rostelecom",
+            "--at",
+            "2021-03-10T12:00Z",
+            "--json",
+            "--seed",
+            ",".join(SEEDS),
+        ]
+    )
+    assert code == 0
+    import json
+
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    summary = rows[-1]["summary"]
+    assert summary["settled"] and summary["probes"] < 200
+    assert {(r["match"], r["pattern"]) for r in rows[:-1]} == {
+        ("substring", "t.co"),
+        ("suffix", "twimg.com"),
+        ("suffix", "twitter.com"),
+    }
+
+
+def test_what_if_audit_predicts_the_lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from censorscope.inputs.scenario import load_scenario
+
+    sites = tmp_path / "sites.txt"
+    scen = load_scenario(SCENARIOS / "russia-2022.toml")
+    sites.write_text("\n".join(s.name for s in scen.sites) + "\n")
+    assert (
+        main(
+            [
+                "audit",
+                "--rules",
+                str(SCENARIOS / "russia-2022.toml"),
+                "--population",
+                str(sites),
+                "--at",
+                "2021-03-10T12:00Z",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    import json
+
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    (tco,) = [r for r in rows if r.get("rule") == "ru2021-tco-substring"]
+    predicted = {d["domain"] for d in tco["top_collateral"]}
+    assert predicted == {"reddit.com", "microsoft.com", "rt.com"}
+    # ... and the lab run of tests/lab/test_russia.py measures exactly these throttled
+
+
+def test_observations_from_the_store(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from censorscope.records import Measurement, Verdict
+    from censorscope.store.database import Store
+
+    t = datetime(2021, 3, 10, 12, tzinfo=UTC)
+    with Store(tmp_path / "s.duckdb") as store:
+        for url, verdict in (
+            ("https://reddit.com/", "throttled"),
+            ("https://kremlin.ru/", "accessible"),
+            ("https://x.example/", "inconclusive"),
+        ):
+            store.add(Measurement(url, "MTS", 1, "RU", t), Verdict(url, "MTS", 1, "RU", t, verdict))
+        assert store.observations("MTS") == {"reddit.com": True, "kremlin.ru": False}
