@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from censorscope.errors import LabError
@@ -48,8 +48,14 @@ MATCHES_FOR_TRIGGER: dict[str, tuple[str, ...]] = {
     "quic": ("exact", "cidr"),  # the destination address of UDP datagrams
 }
 
-VERDICTS = ("accessible", "blocked", "throttled", "down", "geo-restricted", "inconclusive")
-METHODS = ("dns", "tcp_ip", "tls", "http-blockpage", "http-failure", "http-diff")
+VerdictName = Literal[
+    "accessible", "blocked", "throttled", "down", "geo-restricted", "inconclusive"
+]
+Method = Literal["dns", "tcp_ip", "tls", "http-blockpage", "http-failure", "http-diff"]
+VERDICTS: tuple[VerdictName, ...] = get_args(VerdictName)
+METHODS: tuple[Method, ...] = get_args(Method)
+# the verdicts that say a censor restricts the target (onsets, alerts, inference)
+BLOCKING: frozenset[VerdictName] = frozenset({"blocked", "throttled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +229,8 @@ class Verdict:
     asn: int
     country: str
     time: datetime
-    verdict: str
-    method: str | None = None
+    verdict: VerdictName
+    method: Method | None = None
     rate_kbps: float | None = None
     rule: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -240,6 +246,104 @@ class Verdict:
             "method": self.method,
             "rate_kbps": None if self.rate_kbps is None else round(self.rate_kbps, 1),
             "evidence": {"rule": self.rule, **self.evidence},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedMeasurement:
+    """One measurement of another tool, summed up over its endpoints (OONI's obs_web rows,
+    with its control's obs_web_ctrl rows when given): data for the verdict table."""
+
+    measurement_id: str
+    target: str
+    asn: int
+    country: str
+    time: datetime
+    endpoints: int
+    failed: int  # endpoints where some step failed
+    failure_class: str | None = None  # the commonest failing step: dns, tcp, tls, http
+    as_org: str = ""
+    control_endpoints: int = 0  # endpoints the control observed (0: no control)
+    control_failed: int = 0  # ... and could not reach
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What the ordinary measurement said before any circumvention was tried."""
+
+    url: str
+    verdict: VerdictName
+    method: Method | None
+    rule: str
+    rate_kbps: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of state in one series of verdicts (a target from one vantage, or one
+    country), with its bounds: the last measurement before and the first after."""
+
+    series: str  # e.g. "https://www.instagram.com/ @ MTS" or "... @ RU"
+    target: str
+    where: str  # vantage or country
+    kind: str  # onset | end | method-change | outage | recovery | change
+    before: str
+    after: str
+    last_before: datetime
+    first_after: datetime
+    n_before: int
+    n_after: int
+    confidence: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "where": self.where,
+            "kind": self.kind,
+            "from": self.before,
+            "to": self.after,
+            "last_before": self.last_before.isoformat(),
+            "first_after": self.first_after.isoformat(),
+            "n_before": self.n_before,
+            "n_after": self.n_after,
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryNote:
+    """An event of the registry near a change."""
+
+    id: str
+    kind: str
+    time: datetime
+    source: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "time": self.time.isoformat(),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CountryChange:
+    """A country-level change, with the country's vantages that saw the same change and
+    the registry's events near it."""
+
+    change: Change
+    vantages: int  # how many vantages measured the target in the country
+    agreeing: tuple[str, ...]  # those that saw the same change
+    registry: tuple[RegistryNote, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.change.to_dict(),
+            "vantages": f"{len(self.agreeing)}/{self.vantages}",
+            "agreeing": list(self.agreeing),
+            "registry": [e.to_dict() for e in self.registry],
         }
 
 

@@ -151,3 +151,43 @@ def test_ooni_handshake_metric_classifies_the_throttled_twitter_trace() -> None:
     assert decide(reset, m(**OK)).rule == "tls.failure"
     trace = Measurement.from_dict(slow.to_dict())  # the trace survives the store's format
     assert trace.tls_handshakes[0].reads == slow.tls_handshakes[0].reads
+
+
+def _observed(failed: int, cls: str | None, control: int = 0, control_failed: int = 0):
+    from censorscope.records import ObservedMeasurement
+
+    return ObservedMeasurement(
+        "uid", "telegram", 33771, "KE", T, 4, failed, cls, "Safaricom", control, control_failed
+    )
+
+
+def test_ooni_observations_go_through_the_same_table() -> None:
+    from censorscope.analysis.verdict import RULES_VERSION, decide_observed
+
+    v = decide_observed(_observed(2, "tcp"))
+    assert (v.verdict, v.method, v.rule, v.vantage) == (
+        "blocked",
+        "tcp_ip",
+        "ooni.endpoints-failed",
+        "AS33771",
+    )
+    assert v.evidence["failed_share"] == 0.5 and v.evidence["rules_version"] == RULES_VERSION
+    assert "control_failed" not in v.evidence  # no control given
+    assert decide_observed(_observed(1, "tls")).rule == "ooni.endpoints-ok"
+    assert decide_observed(_observed(3, "http")).method == "http-failure"
+
+
+def test_ooni_control_that_reached_nothing_makes_it_down_not_blocked() -> None:
+    from censorscope.analysis.verdict import decide_observed
+
+    down = decide_observed(_observed(4, "tcp", control=3, control_failed=3))
+    assert (down.verdict, down.rule) == ("down", "ooni.control-down")
+    blocked = decide_observed(_observed(4, "tcp", control=3, control_failed=1))
+    assert (blocked.verdict, blocked.rule) == ("blocked", "ooni.endpoints-failed")
+    assert blocked.evidence["control_failed"] == 1
+
+
+def test_every_verdict_carries_the_table_version() -> None:
+    from censorscope.analysis.verdict import RULES_VERSION
+
+    assert decide(m(["192.0.2.1"]), m(["192.0.2.1"])).evidence["rules_version"] == RULES_VERSION

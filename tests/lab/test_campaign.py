@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from censorscope.analysis.timeline import Change, find_changes
+from censorscope.analysis.timeline import SILENT, find_changes, series
 from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess, run_event_loop
 from censorscope.probe.campaign import run_campaign, sweep
 from censorscope.probe.rounds import LabProbeOptions
-from censorscope.records import Measurement, Verdict
+from censorscope.records import Change, Measurement, Verdict
 from censorscope.store.database import Store
 from censorscope.timeparse import parse_time
 from tests.conftest import SCENARIOS
@@ -34,7 +34,7 @@ def campaign(tmp: Path, scenario: str, start: str, end: str) -> list[Change]:
             store.add(m, v, c)
 
         run_event_loop(run_campaign(lab, load_scenario(path), times, opts, on_result=keep))
-        return find_changes(store.series("vantage"))
+        return find_changes(series(store.verdict_rows("vantage", skip=SILENT)))
     finally:
         lab.close()
         store.close()

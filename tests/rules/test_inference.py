@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from censorscope.analysis.timeline import SILENT
 from censorscope.cli import main
-from censorscope.rules.inference import infer, next_probes
+from censorscope.rules.inference import infer, next_probes, observations_from
 from censorscope.rules.match import compile_match
 from tests.conftest import SCENARIOS
 
@@ -154,4 +155,5 @@ def test_observations_from_the_store(tmp_path: Path) -> None:
             ("https://x.example/", "inconclusive"),
         ):
             store.add(Measurement(url, "MTS", 1, "RU", t), Verdict(url, "MTS", 1, "RU", t, verdict))
-        assert store.observations("MTS") == {"reddit.com": True, "kremlin.ru": False}
+        latest = store.latest_verdicts("MTS", skip=SILENT)
+        assert observations_from(latest) == {"reddit.com": True, "kremlin.ru": False}

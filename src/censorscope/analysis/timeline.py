@@ -23,48 +23,24 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from censorscope.records import Event
+from censorscope.records import BLOCKING, Change, CountryChange, Event, RegistryNote
 
 EPS = 0.1
 PENALTY = 8.0
 WINDOW = 6
 SETTLED = 3  # measurements in a new state before a change at the end of a series counts
 
-BLOCKING = ("blocked", "throttled")
 
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    series: str  # e.g. "https://www.instagram.com/ @ MTS" or "... @ RU"
-    target: str
-    where: str  # vantage or country
-    kind: str  # onset | end | method-change | outage | recovery | change
-    before: str
-    after: str
-    last_before: datetime
-    first_after: datetime
-    n_before: int
-    n_after: int
-    confidence: float
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "target": self.target,
-            "where": self.where,
-            "kind": self.kind,
-            "from": self.before,
-            "to": self.after,
-            "last_before": self.last_before.isoformat(),
-            "first_after": self.first_after.isoformat(),
-            "n_before": self.n_before,
-            "n_after": self.n_after,
-            "confidence": round(self.confidence, 3),
-        }
+# verdicts that say nothing about a target's state: left out of every series
+SILENT = ("inconclusive",)
+# An hour's country state is its commonest verdict; on a tie the milder one, so that an
+# even split is never read as blocking.
+MILDNESS = {"accessible": 5, "geo-restricted": 4, "down": 3, "throttled": 2, "blocked": 1}
 
 
 def label(verdict: str, method: str | None) -> str | None:
     """The state a verdict stands for; None for a measurement that says nothing."""
-    if verdict == "inconclusive":
+    if verdict in SILENT:
         return None
     return f"{verdict}:{method}" if verdict == "blocked" and method else verdict
 
@@ -135,6 +111,53 @@ class SeriesData:
     codes: np.ndarray
     times: np.ndarray
     vocab: list[str]
+
+
+@dataclass(slots=True)
+class VerdictRows:
+    """Stored verdicts as arrays, as a store hands them over, sorted by (series, time):
+    each row's series (`sid` into `names`), epoch seconds and kind (`code` into `kinds`,
+    (verdict, method) pairs). `counts`: how many verdicts a row stands for, where rows
+    are counted per hour and verdict (a country's series); None where each row is one."""
+
+    names: list[tuple[str, str, str]]  # (name, target, where)
+    sid: np.ndarray
+    t: np.ndarray
+    code: np.ndarray
+    kinds: list[tuple[str, str | None]]
+    counts: np.ndarray | None = None
+
+
+def series(rows: VerdictRows) -> SeriesData:
+    """The states of each series: per vantage, each verdict's label (the method kept for
+    blocking); per country (counted rows), each hour's commonest verdict, ties going to
+    the milder one (MILDNESS). Rows of SILENT verdicts are left out."""
+    labels = [label(v, m) for v, m in rows.kinds]
+    if rows.counts is not None:
+        labels = [label(v, None) for v, _ in rows.kinds]
+    vocab = sorted({x for x in labels if x is not None})
+    remap = np.array([vocab.index(x) if x is not None else -1 for x in labels] or [0])
+    sid, t, code = rows.sid, rows.t, remap[rows.code] if len(rows.code) else rows.code
+    if rows.counts is not None and len(sid):
+        mild = np.array([MILDNESS.get(v, 0) for v, _ in rows.kinds])
+        score = rows.counts * 10 + mild[rows.code]
+        # per (series, hour) the row of the highest score: sort by it within each group
+        order = np.lexsort((-score, t, sid))
+        sid, t, code = sid[order], t[order], code[order]
+        head = np.ones(len(sid), dtype=bool)
+        head[1:] = (sid[1:] != sid[:-1]) | (t[1:] != t[:-1])
+        sid, t, code = sid[head], t[head], code[head]
+    keep = code >= 0
+    sid, t, code = sid[keep], t[keep], code[keep]
+    counts = np.bincount(sid, minlength=len(rows.names))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    pos = np.arange(len(sid)) - starts[sid]
+    width = int(counts.max()) if len(counts) else 0
+    codes = np.full((len(rows.names), width), -1, dtype=np.int16)
+    times = np.zeros((len(rows.names), width), dtype=np.int64)
+    codes[sid, pos] = code
+    times[sid, pos] = t
+    return SeriesData(list(rows.names), codes, times, vocab)
 
 
 def from_lists(
@@ -229,7 +252,7 @@ def explain(
     events: Sequence[Event],
     slack: timedelta = timedelta(hours=1),
     horizon: timedelta = timedelta(days=4),
-) -> list[dict[str, object]]:
+) -> list[CountryChange]:
     """Country-level changes with how many of the country's vantages saw the same change
     (within `slack`) and the registry's events about the target near it (within
     `horizon` before or after). `vantages_of[(target, country)]` lists the vantages."""
@@ -254,12 +277,6 @@ def explain(
             and e.country in (c.where, "")
             and abs(e.time - c.first_after) <= horizon
         ]
-        d = c.to_dict()
-        d["vantages"] = f"{len(agreeing)}/{len(vantages)}"
-        d["agreeing"] = agreeing
-        d["registry"] = [
-            {"id": e.id, "kind": e.kind, "time": e.time.isoformat(), "source": e.source}
-            for e in near
-        ]
-        out.append(d)
+        notes = tuple(RegistryNote(e.id, e.kind, e.time, e.source) for e in near)
+        out.append(CountryChange(c, len(vantages), tuple(agreeing), notes))
     return out

@@ -2,40 +2,61 @@
 
 `observe()` reduces the two measurements to plain features; `decide()` walks RULES in
 order and the first rule whose conditions all hold gives the verdict. Its id goes into
-the output as evidence, next to the facts that made it hold. Rules are data: reading the
-table is reading the logic.
+the output as evidence, next to the facts that made it hold, with the version of the
+table. Rules are data: reading the table is reading the logic.
+
+Other tools' measurements go through the same table: `decide_observed()` reduces OONI's
+observations of one measurement (its endpoints, and its control's when given) to
+features that the `ooni.*` rules read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from censorscope.analysis.blockpage import is_bogon, match_dns, match_http
+from censorscope.analysis.conditions import PRESENT, check, first
 from censorscope.analysis.rate import handshake_read_kbps, handshake_throttled, pattern
-from censorscope.records import Measurement, Verdict
-
-PRESENT = object()  # condition: the feature is set (not None / not False)
+from censorscope.records import Measurement, Method, ObservedMeasurement, Verdict, VerdictName
 
 # A target-SNI transfer below this is checked against a control SNI. Throttlers police
 # to hundreds of kbit/s; loopback under load stays above this.
 SLOW_KBPS = 2_000.0
 # Target-SNI rate at most this share of the control-SNI rate over the same path: throttled.
 THROTTLE_RATIO = 0.5
+# An OONI measurement whose endpoints failed at least this often is blocked (with a
+# control that reached them, when its observations are given).
+OBSERVED_FAILED_SHARE = 0.5
+# Changes whenever a rule, its order or a threshold changes: a stored verdict says which
+# table made it.
+RULES_VERSION = "2026-12-01.1"
 
 
 @dataclass(frozen=True, slots=True)
 class VerdictRule:
     id: str
     when: dict[str, Any]
-    verdict: str
-    method: str | None = None
+    verdict: VerdictName
+    method: Method | None = None
     note: str = ""
     rate: str = "rate_kbps"  # the feature that holds the rate of a throttled verdict
+    method_from: str = ""  # a feature that holds the method, where it is not fixed
 
 
 # fmt: off
 RULES: tuple[VerdictRule, ...] = (
+    # other tools' observations (OONI's obs_web, with obs_web_ctrl when given)
+    VerdictRule("ooni.control-down",
+                {"source": "ooni-obs", "obs_failed": True, "control": "failed"}, "down",
+                note="the endpoints failed here, and OONI's control reached none"),
+    VerdictRule("ooni.endpoints-failed", {"source": "ooni-obs", "obs_failed": True}, "blocked",
+                method_from="obs_method",
+                note="at least half the endpoints failed (the control reached them, if given)"),
+    VerdictRule("ooni.endpoints-ok", {"source": "ooni-obs"}, "accessible",
+                note="most endpoints worked"),
+    # the probe's own measurements
     VerdictRule("dns.resolver-dead", {"v_step": "dns", "resolver_alive": False}, "inconclusive",
                 note="the vantage's resolver answers nothing at all"),
     VerdictRule("dns.bogon", {"dns_bogon": True, "control_bogon": False}, "blocked", "dns",
@@ -87,21 +108,61 @@ def decide(
     bogon_exempt: tuple[str, ...] = (),
 ) -> Verdict:
     feats = observe(vantage, control, bogon_exempt)
-    rule = next(r for r in RULES if _holds(r.when, feats))
+    return _verdict(
+        feats, vantage.input, vantage.vantage, vantage.probe_asn, vantage.probe_cc, vantage.time
+    )
+
+
+def decide_observed(o: ObservedMeasurement) -> Verdict:
+    """The verdict on another tool's measurement, summed up over its endpoints."""
+    return _verdict(observe_observed(o), o.target, f"AS{o.asn}", o.asn, o.country, o.time)
+
+
+def _verdict(
+    feats: dict[str, Any], target: str, vantage: str, asn: int, country: str, time: datetime
+) -> Verdict:
+    rule = first(RULES, feats)
     evidence = {k: v for k, v in feats.items() if v is not None and k in _EVIDENCE}
     evidence["why"] = rule.note
+    evidence["rules_version"] = RULES_VERSION
     return Verdict(
-        target=vantage.input,
-        vantage=vantage.vantage,
-        asn=vantage.probe_asn,
-        country=vantage.probe_cc,
-        time=vantage.time,
+        target=target,
+        vantage=vantage,
+        asn=asn,
+        country=country,
+        time=time,
         verdict=rule.verdict,
-        method=rule.method,
+        method=feats[rule.method_from] if rule.method_from else rule.method,
         rate_kbps=feats[rule.rate] if rule.verdict == "throttled" else None,
         rule=rule.id,
         evidence=evidence,
     )
+
+
+# what OONI's failing step is called in a verdict's method
+_OBSERVED_METHOD: dict[str, Method] = {"dns": "dns", "tcp": "tcp_ip", "tls": "tls"}
+
+
+def observe_observed(o: ObservedMeasurement) -> dict[str, Any]:
+    """Plain features of an OONI measurement summed up over its endpoints. Pure."""
+    share = o.failed / o.endpoints if o.endpoints else 0.0
+    if o.control_endpoints == 0:
+        control = "missing"
+    elif o.control_failed >= o.control_endpoints:
+        control = "failed"
+    else:
+        control = "ok"
+    return {
+        "source": "ooni-obs",
+        "obs_failed": o.endpoints > 0 and share >= OBSERVED_FAILED_SHARE,
+        "obs_method": _OBSERVED_METHOD.get(o.failure_class or "", "http-failure"),
+        "failed_share": round(share, 3),
+        "endpoints": o.endpoints,
+        "as_org": o.as_org or None,
+        "control": control,
+        "control_endpoints": o.control_endpoints or None,
+        "control_failed": o.control_failed if o.control_endpoints else None,
+    }
 
 
 _EVIDENCE = {
@@ -118,18 +179,32 @@ _EVIDENCE = {
     "failed_addresses",
     "control_failure",
     "handshake_kbps",
+    "failed_share",
+    "endpoints",
+    "as_org",
+    "control_endpoints",
+    "control_failed",
 }
-
-
-def _holds(when: dict[str, Any], feats: dict[str, Any]) -> bool:
-    for key, want in when.items():
-        have = feats.get(key)
-        if want is PRESENT:
-            if not have:
-                return False
-        elif have != want:
-            return False
-    return True
+# every feature a rule may name: observe() and observe_observed() set no others
+FEATURES = frozenset(
+    {
+        *_EVIDENCE,
+        "v_ok",
+        "resolver_alive",
+        "verified",
+        "dns_bogon",
+        "throttle",
+        "control",
+        "control_bogon",
+        "dns_consistent",
+        "geo",
+        "http_diff",
+        "source",
+        "obs_failed",
+        "obs_method",
+    }
+)
+check("analysis.verdict.RULES", RULES, FEATURES)
 
 
 def observe(

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from censorscope.analysis.timeline import Change, explain, find_changes
+from censorscope.analysis.timeline import SILENT, explain, find_changes, series
 from censorscope.cli import output
 from censorscope.cli.alerts import deliver, pending
 from censorscope.cli.alerts import key as alert_key
 from censorscope.cli.options import Command, add_db, add_events, existing_store
 from censorscope.inputs.events import load_events
 from censorscope.inputs.traffic import read_series
-from censorscope.records import Event
+from censorscope.records import Change, Event
 from censorscope.store import Store
 
 
@@ -26,10 +26,12 @@ def changes_in(
     store: Store, events: Sequence[Event], target: str | None = None
 ) -> tuple[list[Change], list[dict[str, object]]]:
     """Per-vantage changes, and the country-level ones explained (vantages agreeing,
-    registry events near them): what `timeline`, `watch` and `report` all show."""
-    per_vantage = find_changes(store.series("vantage", target))
-    per_country = find_changes(store.series("country", target))
-    return per_vantage, explain(per_country, per_vantage, store.vantages_by_country(), events)
+    registry events near them, as their JSON form): what `timeline`, `watch` and `report`
+    all show."""
+    per_vantage = find_changes(series(store.verdict_rows("vantage", target, SILENT)))
+    per_country = find_changes(series(store.verdict_rows("country", target, SILENT)))
+    explained = explain(per_country, per_vantage, store.vantages_by_country(), events)
+    return per_vantage, [c.to_dict() for c in explained]
 
 
 def _configure_timeline(p: argparse.ArgumentParser) -> None:

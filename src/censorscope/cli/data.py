@@ -10,6 +10,7 @@ import sys
 from rich.console import Console
 
 from censorscope.analysis.traffic import detect_drops
+from censorscope.analysis.verdict import decide_observed
 from censorscope.cli import output
 from censorscope.cli.options import Command, add_db, add_events
 from censorscope.inputs.events import load_events
@@ -18,14 +19,28 @@ from censorscope.store import Store
 
 
 def _configure_import(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", help="OONI observation CSVs (.csv or .csv.gz)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        help="OONI observation CSVs (.csv or .csv.gz): obs_web, and obs_web_ctrl for the control",
+    )
     p.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
     add_db(p)
 
 
+def import_ooni(store: Store, files: list[str]) -> int:
+    """OONI observations into the store, each measurement judged by the verdict table
+    (rules ooni.*). Returns how many measurements were added."""
+    observed = store.observed(files)
+    for o in observed:
+        store.add_verdict(decide_observed(o), o.measurement_id)
+    store.flush()
+    return len(observed)
+
+
 def _import(args: argparse.Namespace, err: Console) -> int:
     with Store(args.db) as store:
-        n = store.import_ooni_observations(args.files)
+        n = import_ooni(store, args.files)
     err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
     return 0
 

@@ -11,9 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from censorscope.analysis.timeline import Change
 from censorscope.analysis.traffic import Anomaly
-from censorscope.records import Event, Verdict
+from censorscope.records import Change, Event, Verdict
 
 _STYLE = {
     "accessible": "green",
@@ -26,7 +25,7 @@ _STYLE = {
 
 
 def cell(v: Verdict) -> str:
-    text = v.verdict
+    text: str = v.verdict
     if v.method:
         text += f" {v.method}"
     if v.rate_kbps is not None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from censorscope.analysis.timeline import SILENT
 from censorscope.cli import output
 from censorscope.cli.options import Command, run, scenario_arg, time_arg
 from censorscope.errors import InputError
@@ -128,13 +129,14 @@ def _configure_infer(p: argparse.ArgumentParser) -> None:
 
 
 def _infer(args: argparse.Namespace, err: Console) -> int:
-    from censorscope.rules.inference import infer
+    from censorscope.rules.inference import infer, observations_from
 
     probes = 0
     if args.observations or args.db:
         if args.db:
             with Store(args.db) as store:
-                observations = store.observations(args.vantage)
+                latest = store.latest_verdicts(args.vantage, skip=SILENT)
+            observations = observations_from(latest)
         else:
             observations = read_observations(args.observations)
         result = infer(observations)

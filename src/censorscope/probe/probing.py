@@ -10,10 +10,8 @@ from datetime import datetime
 from censorscope.analysis.verdict import decide
 from censorscope.probe.measure import Probe
 from censorscope.probe.rounds import Lab, LabProbeOptions, probe_config
-from censorscope.records import LAB_NETWORKS, Target
+from censorscope.records import BLOCKING, LAB_NETWORKS, Target
 from censorscope.rules.inference import Inference, infer, next_probes
-
-BLOCKING = ("blocked", "throttled")
 
 
 async def infer_in_lab(

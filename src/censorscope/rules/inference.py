@@ -18,7 +18,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from censorscope.records import BLOCKING
 from censorscope.rules.match import Matcher, compile_match
 
 MIN_SUBSTRING = 3
@@ -148,4 +150,14 @@ def _mutations(rule: InferredRule) -> set[str]:
             out |= {f"q{p}q.example", f"q{p}.example", f"{p}q.example", f"q{p}"}
         else:
             out |= {f"x{p}", f"x.{p}", f"{p}.example.net"}
+    return out
+
+
+def observations_from(latest: Iterable[tuple[str, str]]) -> dict[str, bool]:
+    """Hostname -> blocked, from (target, verdict) pairs, each target's latest conclusive
+    verdict: a name is blocked when a URL of it is blocked or throttled."""
+    out: dict[str, bool] = {}
+    for target, verdict in latest:
+        host = (urlsplit(target).hostname or target).lower()
+        out[host] = out.get(host, False) or verdict in BLOCKING
     return out

@@ -14,17 +14,18 @@ import csv
 import json
 import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
 import numpy as np
 
-from censorscope.analysis.timeline import SeriesData
+from censorscope.analysis.timeline import VerdictRows
 from censorscope.errors import StoreError
-from censorscope.records import Measurement, Verdict
+from censorscope.records import Measurement, ObservedMeasurement, Verdict
+from censorscope.store import ooni
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS measurements (
@@ -98,26 +99,26 @@ class Store:
                 self._control_ids[id(control)] = control_id
         mid = self._add_measurement(m, "vantage", control_id)
         if v is not None:
-            d = v.to_dict()
-            self._v.append(
-                (
-                    mid,
-                    self.run_id,
-                    v.target,
-                    v.vantage,
-                    v.asn,
-                    v.country,
-                    _utc(v.time),
-                    v.verdict,
-                    v.method,
-                    v.rate_kbps,
-                    v.rule,
-                    json.dumps(d["evidence"]),
-                )
-            )
+            self._v.append(self._verdict_row(v, mid))
         if len(self._m) >= 2000:
             self.flush()
         return mid
+
+    def _verdict_row(self, v: Verdict, mid: str) -> tuple[Any, ...]:
+        return (
+            mid,
+            self.run_id,
+            v.target,
+            v.vantage,
+            v.asn,
+            v.country,
+            _utc(v.time),
+            v.verdict,
+            v.method,
+            v.rate_kbps,
+            v.rule,
+            json.dumps(v.to_dict()["evidence"]),
+        )
 
     def _add_measurement(self, m: Measurement, role: str, control_id: str | None) -> str:
         mid = uuid.uuid4().hex
@@ -186,117 +187,89 @@ class Store:
             out.append(Measurement.from_dict(d))
         return out
 
-    def series(self, level: str = "vantage", target: str | None = None) -> SeriesData:
-        """Verdict series for change detection, encoded in SQL so that millions of rows
-        arrive as a few integer arrays. `level`: "vantage" (one series per target and
-        vantage; states keep the method) or "country" (per target and country, per hour,
-        the most common verdict of its vantages)."""
+    def verdict_rows(
+        self, per: str = "vantage", target: str | None = None, skip: Sequence[str] = ()
+    ) -> VerdictRows:
+        """The stored verdicts as arrays, so that millions of rows arrive as a few integer
+        arrays: each row's series, time and (verdict, method) kind. `per`: "vantage" (a
+        series per target and vantage) or "country" (per target and country, counted per
+        hour and verdict: `counts`). Verdicts in `skip` are left out. What the rows mean
+        is for analysis.timeline to say."""
         self.flush()
-        cond = "verdict != 'inconclusive'"
+        params: list[object] = list(skip)
+        cond = "true"
+        if skip:
+            cond = "verdict NOT IN (" + ", ".join("?" for _ in skip) + ")"
         if target:
-            cond += " AND target = '" + target.replace("'", "''") + "'"
-        if level == "vantage":
-            source = f"""SELECT target, vantage AS loc, time,
-                CASE WHEN verdict = 'blocked' AND method IS NOT NULL
-                     THEN 'blocked:' || method ELSE verdict END AS label
-                FROM verdicts WHERE {cond}"""
+            cond += " AND target = ?"
+            params.append(target)
+        if per == "vantage":
+            source = f"""SELECT target, vantage AS loc, time, verdict,
+                coalesce(method, '') AS method, 1 AS n FROM verdicts WHERE {cond}"""
+        elif per == "country":
+            source = f"""SELECT target, country AS loc, date_trunc('hour', time) AS time,
+                verdict, '' AS method, count(*) AS n
+                FROM verdicts WHERE {cond} GROUP BY ALL"""
         else:
-            # the commonest verdict of the hour; a tie goes to the milder one, so that an
-            # even split is never read as blocking
-            source = f"""SELECT target, loc, time,
-                arg_max(verdict, n * 10 + CASE verdict WHEN 'accessible' THEN 5
-                    WHEN 'geo-restricted' THEN 4 WHEN 'down' THEN 3 WHEN 'throttled' THEN 2
-                    ELSE 1 END) AS label
-                FROM (SELECT target, country AS loc, date_trunc('hour', time) AS time,
-                      verdict, count(*) AS n FROM verdicts WHERE {cond} GROUP BY ALL)
-                GROUP BY ALL"""
+            raise ValueError(f"per must be vantage or country, not {per!r}")
         # Strings are turned into small integers by hash joins against the (few) series
-        # and labels; positions within a series are computed in numpy. Window functions
+        # and kinds; positions within a series are computed in numpy. Window functions
         # over millions of strings were 10x slower.
         try:
-            self.db.execute(
-                f"CREATE OR REPLACE TEMP VIEW _src AS {source}",
-            )
+            self.db.execute(f"CREATE OR REPLACE TEMP TABLE _src AS {source}", params)
             self.db.execute("""CREATE OR REPLACE TEMP TABLE _keys AS
                 SELECT target, loc, (row_number() OVER (ORDER BY target, loc) - 1)::INT AS sid
                 FROM (SELECT DISTINCT target, loc FROM _src)""")
-            self.db.execute("""CREATE OR REPLACE TEMP TABLE _vocab AS
-                SELECT label, (row_number() OVER (ORDER BY label) - 1)::SMALLINT AS code
-                FROM (SELECT DISTINCT label FROM _src)""")
-            vocab = [
-                r[0] for r in self.db.execute("SELECT label FROM _vocab ORDER BY code").fetchall()
+            self.db.execute("""CREATE OR REPLACE TEMP TABLE _kinds AS
+                SELECT verdict, method,
+                    (row_number() OVER (ORDER BY verdict, method) - 1)::SMALLINT AS code
+                FROM (SELECT DISTINCT verdict, method FROM _src)""")
+            kinds = [
+                (v, m or None)
+                for v, m in self.db.execute(
+                    "SELECT verdict, method FROM _kinds ORDER BY code"
+                ).fetchall()
             ]
             names = [
                 (f"{t} @ {a}", t, a)
                 for t, a in self.db.execute("SELECT target, loc FROM _keys ORDER BY sid").fetchall()
             ]
-            cols = self.db.execute("""SELECT k.sid, epoch(s.time)::BIGINT AS t, v.code
-                FROM _src s JOIN _keys k USING (target, loc) JOIN _vocab v USING (label)
+            cols = self.db.execute("""SELECT k.sid, epoch(s.time)::BIGINT AS t, c.code, s.n
+                FROM _src s JOIN _keys k USING (target, loc) JOIN _kinds c USING (verdict, method)
                 ORDER BY k.sid, s.time""").fetchnumpy()
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read verdict series: {exc}") from exc
-        sid = np.asarray(cols["sid"], dtype=np.int64)
-        counts = np.bincount(sid, minlength=len(names))
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        pos = np.arange(len(sid)) - starts[sid]
-        width = int(counts.max()) if len(counts) else 0
-        codes = np.full((len(names), width), -1, dtype=np.int16)
-        times = np.zeros((len(names), width), dtype=np.int64)
-        codes[sid, pos] = np.asarray(cols["code"], dtype=np.int16)
-        times[sid, pos] = np.asarray(cols["t"], dtype=np.int64)
-        return SeriesData(names, codes, times, vocab)
+        return VerdictRows(
+            names=names,
+            sid=np.asarray(cols["sid"], dtype=np.int64),
+            t=np.asarray(cols["t"], dtype=np.int64),
+            code=np.asarray(cols["code"], dtype=np.int16),
+            kinds=kinds,
+            counts=np.asarray(cols["n"], dtype=np.int64) if per == "country" else None,
+        )
 
-    def import_ooni_observations(self, files: list[str]) -> int:
-        """OONI's flattened observations (obs_web CSV, one row per measurement and endpoint)
-        as verdicts: a measurement is blocked when at least half its endpoints failed, by
-        the commonest failure class. Target: the input URL, or the test name (telegram).
-        Vantage: the AS. Returns how many measurements were added."""
-        for f in files:
-            if not Path(f).is_file():
-                raise StoreError(f"{f}: no such file (give OONI observation CSVs)")
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        sql = f"""
-            INSERT INTO verdicts
-            SELECT measurement_uid, '{self.run_id}',
-                coalesce(nullif(any_value(input), ''), any_value(test_name)),
-                'AS' || any_value(probe_asn), any_value(probe_asn), any_value(probe_cc),
-                min(strptime(left(measurement_start_time, 19), '%Y-%m-%d %H:%M:%S')),
-                CASE WHEN avg((failure_class != 'ok')::INT) >= 0.5 THEN 'blocked'
-                     ELSE 'accessible' END,
-                CASE WHEN avg((failure_class != 'ok')::INT) >= 0.5 THEN
-                    CASE mode(failure_class) FILTER (WHERE failure_class != 'ok')
-                        WHEN 'dns' THEN 'dns' WHEN 'tcp' THEN 'tcp_ip' WHEN 'tls' THEN 'tls'
-                        ELSE 'http-failure' END END,
-                NULL, 'ooni.observations',
-                json_object('rule', 'ooni.observations',
-                    'failed_share', round(avg((failure_class != 'ok')::INT), 3),
-                    'endpoints', count(*), 'as_org', any_value(probe_as_org_name))
-            FROM read_csv([{listing}], header = true, all_varchar = true)
-            WHERE failure_class IS NOT NULL
-            GROUP BY measurement_uid"""
-        try:
-            before = self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0]  # type: ignore[index]
-            self.db.execute(sql)
-            after = self.db.execute("SELECT count(*) FROM verdicts").fetchone()[0]  # type: ignore[index]
-        except duckdb.Error as exc:
-            raise StoreError(f"{files[0]}...: not OONI observation CSVs? {exc}") from exc
-        return int(after - before)
+    def add_verdict(self, v: Verdict, measurement_id: str) -> None:
+        """A verdict on a measurement kept elsewhere (another tool's, by its id)."""
+        self._v.append(self._verdict_row(v, measurement_id))
 
-    def observations(self, vantage: str | None = None) -> dict[str, bool]:
-        """Hostname -> blocked (blocked or throttled) from each name's latest verdict;
-        inconclusive verdicts say nothing."""
+    def observed(self, files: list[str]) -> list[ObservedMeasurement]:
+        """OONI observation files (obs_web, and obs_web_ctrl for the control), summed up
+        per measurement (store.ooni): data for the verdict table, not verdicts."""
+        web, ctrl = ooni.sort_files(self.db, files)
+        return ooni.read_observed(self.db, web, ctrl)
+
+    def latest_verdicts(
+        self, vantage: str | None = None, skip: Sequence[str] = ()
+    ) -> list[tuple[str, str]]:
+        """(target, verdict) of each target's latest verdict not in `skip`, of one vantage
+        or of all."""
         self.flush()
-        rows = self.db.execute(
+        return self.db.execute(
             """SELECT target, arg_max(verdict, time) FROM verdicts
-               WHERE verdict != 'inconclusive' AND ($v IS NULL OR vantage = $v)
-               GROUP BY target""",
-            {"v": vantage},
+               WHERE ($v IS NULL OR vantage = $v) AND NOT list_contains($skip, verdict)
+               GROUP BY target ORDER BY target""",
+            {"v": vantage, "skip": list(skip)},
         ).fetchall()
-        out: dict[str, bool] = {}
-        for target, verdict in rows:
-            host = (urlsplit(target).hostname or target).lower()
-            out[host] = out.get(host, False) or verdict in ("blocked", "throttled")
-        return out
 
     def sent_alerts(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT key FROM alerts").fetchall()}

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from censorscope.analysis.timeline import find_changes
+from censorscope.analysis.timeline import SILENT, find_changes, series
+from censorscope.cli.data import import_ooni
+from censorscope.records import Change
 from censorscope.store.database import Store
 
 KE = Path(__file__).resolve().parents[3] / "shared/data/ooni/kenya-telegram-observations"
@@ -15,15 +17,21 @@ pytestmark = pytest.mark.skipif(not KE.exists(), reason="shared data absent")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     s = Store(tmp_path_factory.mktemp("ke") / "ke.duckdb")
-    n = s.import_ooni_observations(
-        [str(KE / "2023-KE-telegram.csv.gz"), str(KE / "2024-KE-telegram.csv.gz")]
-    )
+    n = import_ooni(s, [str(KE / "2023-KE-telegram.csv.gz"), str(KE / "2024-KE-telegram.csv.gz")])
     assert n > 5000
     return s
 
 
+def _changes(store: Store, per: str, target: str | None = None) -> list[Change]:
+    return find_changes(series(store.verdict_rows(per, target, skip=SILENT)))
+
+
 def test_kenya_2024_block_at_country_level(store: Store) -> None:
-    country = [c for c in find_changes(store.series("country")) if c.target == "telegram"]
+    country = [
+        c
+        for c in find_changes(series(store.verdict_rows("country", skip=SILENT)))
+        if c.target == "telegram"
+    ]
     onsets = sorted(c.first_after.date() for c in country if c.kind == "onset")
     assert onsets[0] == date(2024, 11, 7)
     assert all(date(2024, 11, 7) <= d <= date(2024, 11, 30) for d in onsets)
@@ -31,7 +39,7 @@ def test_kenya_2024_block_at_country_level(store: Store) -> None:
 
 def test_kenya_2023_exam_days_on_safaricom(store: Store) -> None:
     # partial in 2023 (one ISP, during the KCSE papers): visible per AS, not country-wide
-    mine = find_changes(store.series("vantage", "telegram"))
+    mine = _changes(store, "vantage", "telegram")
     days = {
         c.first_after.date()
         for c in mine
@@ -42,7 +50,11 @@ def test_kenya_2023_exam_days_on_safaricom(store: Store) -> None:
 
 
 def test_safaricom_blocked_through_mid_november_2024(store: Store) -> None:
-    mine = [c for c in find_changes(store.series("vantage", "telegram")) if c.where == "AS33771"]
+    mine = [
+        c
+        for c in find_changes(series(store.verdict_rows("vantage", "telegram", skip=SILENT)))
+        if c.where == "AS33771"
+    ]
     ends = [c for c in mine if c.kind == "end" and c.first_after.year == 2024]
     assert not any(date(2024, 11, 12) <= c.first_after.date() <= date(2024, 11, 18) for c in ends)
     first = min(c.first_after for c in mine if c.kind == "onset" and c.first_after.year == 2024)

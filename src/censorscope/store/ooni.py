@@ -1,0 +1,142 @@
+"""OONI's flattened observations (the obs_web and obs_web_ctrl tables, as CSV or
+CSV.GZ), summed up per measurement in DuckDB. The summaries are data: the verdict table
+(`analysis.verdict.decide_observed`) judges them.
+
+obs_web has one row per measurement and endpoint (`ip`, `port`) with the failure of each
+step (`dns_failure`, `tcp_failure`, `tls_failure`, `http_failure`); exports made for
+analyses may add OONI's `failure_class` (ok, dns, tcp, tls, ...), which is used when
+present. obs_web_ctrl has the control's rows for the same `measurement_uid`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+import duckdb
+
+from censorscope.errors import InputError
+from censorscope.records import ObservedMeasurement
+
+_STEPS = ("dns", "tcp", "tls", "http")
+_NEEDED = ("measurement_uid", "measurement_start_time", "probe_asn", "probe_cc")
+
+
+def _quoted(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+def _reader(files: list[str]) -> str:
+    listing = ", ".join(_quoted(f) for f in files)
+    return f"read_csv([{listing}], header = true, all_varchar = true, union_by_name = true)"
+
+
+def _columns(db: duckdb.DuckDBPyConnection, file: str) -> set[str]:
+    try:
+        rows = db.execute(f"DESCRIBE SELECT * FROM {_reader([file])}").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(file, "-", f"not a CSV DuckDB can read: {exc}") from None
+    return {r[0] for r in rows}
+
+
+def _failed(cols: set[str]) -> str:
+    """SQL: did some step of this row fail (a failure string, or a success of false)?"""
+    terms = [f"coalesce({s}_failure, '') != ''" for s in _STEPS if f"{s}_failure" in cols]
+    terms += [
+        f"lower(coalesce({s}_success, '')) IN ('0', '0.0', 'false')"
+        for s in _STEPS
+        if f"{s}_success" in cols
+    ]
+    return "(" + (" OR ".join(terms) or "false") + ")"
+
+
+def _failure_class(cols: set[str]) -> str:
+    """SQL: the step that failed first, or 'ok'; OONI's own failure_class if exported."""
+    if "failure_class" in cols:
+        return "coalesce(nullif(failure_class, ''), 'ok')"
+    cases = " ".join(
+        f"WHEN coalesce({s}_failure, '') != '' THEN '{s}'" for s in _STEPS if f"{s}_failure" in cols
+    )
+    return f"CASE {cases} ELSE 'ok' END" if cases else "'ok'"
+
+
+def sort_files(db: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[list[str], list[str]]:
+    """(obs_web files, obs_web_ctrl files), told apart by their columns; a file that is
+    neither is an error that names it."""
+    web, ctrl = [], []
+    for f in files:
+        if not Path(f).is_file():
+            raise InputError(f, "-", "no such file", "give OONI observation CSVs (obs_web)")
+        cols = _columns(db, f)
+        if all(c in cols for c in _NEEDED):
+            web.append(f)
+        elif "measurement_uid" in cols and any(f"{s}_success" in cols for s in _STEPS):
+            ctrl.append(f)
+        else:
+            missing = [c for c in _NEEDED if c not in cols]
+            raise InputError(
+                f,
+                "header",
+                f"not an OONI obs_web or obs_web_ctrl table (no {missing})",
+                "export the obs_web table (and obs_web_ctrl for the control)",
+            )
+    if not web:
+        raise InputError(files[0], "-", "only control observations", "add the obs_web files")
+    return web, ctrl
+
+
+def read_observed(
+    db: duckdb.DuckDBPyConnection,
+    web: list[str],
+    ctrl: list[str] = (),  # type: ignore[assignment]
+) -> list[ObservedMeasurement]:
+    """One summary per measurement of the obs_web files, with its control's from the
+    obs_web_ctrl files."""
+    wcols = set.intersection(*(_columns(db, f) for f in web))
+    input_expr = "nullif(any_value(input), '')" if "input" in wcols else "NULL"
+    test_expr = "any_value(test_name)" if "test_name" in wcols else "'unknown'"
+    org_expr = "any_value(probe_as_org_name)" if "probe_as_org_name" in wcols else "''"
+    control_join, control_cols = "", "0, 0"
+    if ctrl:
+        ccols = set.intersection(*(_columns(db, f) for f in ctrl))
+        control_join = f"""LEFT JOIN (
+            SELECT measurement_uid, count(*) AS c_n, sum({_failed(ccols)}::INT) AS c_f
+            FROM {_reader(ctrl)} GROUP BY measurement_uid) USING (measurement_uid)"""
+        control_cols = "coalesce(c_n, 0), coalesce(c_f, 0)"
+    sql = f"""
+        SELECT measurement_uid, target, asn, cc, t, n, f, cls, org, {control_cols}
+        FROM (
+            SELECT measurement_uid,
+                coalesce({input_expr}, {test_expr}) AS target,
+                try_cast(try_cast(any_value(probe_asn) AS DOUBLE) AS INTEGER) AS asn,
+                any_value(probe_cc) AS cc,
+                min(try_cast(left(measurement_start_time, 19) AS TIMESTAMP)) AS t,
+                count(*) AS n,
+                sum((cls != 'ok')::INT) AS f,
+                mode(cls) FILTER (WHERE cls != 'ok') AS cls,
+                coalesce({org_expr}, '') AS org
+            FROM (SELECT *, {_failure_class(wcols)} AS cls FROM {_reader(web)})
+            GROUP BY measurement_uid
+        ) {control_join}
+        WHERE t IS NOT NULL AND asn IS NOT NULL
+        ORDER BY t, measurement_uid"""
+    try:
+        rows = db.execute(sql).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(web[0], "-", f"cannot read OONI observations: {exc}") from None
+    return [
+        ObservedMeasurement(
+            measurement_id=uid,
+            target=target,
+            asn=int(asn),
+            country=cc or "ZZ",
+            time=t.replace(tzinfo=UTC),
+            endpoints=int(n),
+            failed=int(f),
+            failure_class=cls,
+            as_org=org,
+            control_endpoints=int(cn),
+            control_failed=int(cf),
+        )
+        for uid, target, asn, cc, t, n, f, cls, org, cn, cf in rows
+    ]
