@@ -107,3 +107,28 @@ def test_lab_run_on_a_shipped_scenario_from_the_wheel(installed: Path, tmp_path:
     insta = verdicts["https://www.instagram.com/"]
     assert '"verdict": "blocked"' in insta and '"method": "tls"' in insta
     assert not list(tmp_path.iterdir())  # --no-store: nothing written where it ran
+
+
+def test_the_readme_examples_run_from_what_ships(installed: Path, tmp_path: Path) -> None:
+    made = _run(installed, "examples", "cs", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    cs = tmp_path / "cs"
+    audit = _run(
+        installed,
+        "audit",
+        "--rules",
+        "russia-2022",
+        "--at",
+        "2021-03-10T12:00Z",
+        "--population",
+        "citizenlab-ru-sample.csv",
+        "--json",
+        cwd=cs,
+    )
+    assert audit.returncode == 0, audit.stderr
+    assert '"total"' in audit.stdout
+    infer = _run(installed, "infer", "--observations", "observed.csv", "--json", cwd=cs)
+    assert infer.returncode == 0, infer.stderr
+    assert '"pattern": "t.co"' in infer.stdout
+    again = _run(installed, "examples", "cs", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr

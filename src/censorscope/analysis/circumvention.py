@@ -13,7 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
 
+from censorscope.analysis.blockpage import match_http
+from censorscope.analysis.conditions import PRESENT, check, first
+from censorscope.analysis.rate import estimate_kbps
 from censorscope.errors import InputError
+from censorscope.records import Baseline
 from censorscope.wire.clienthello import Shaping
 
 FAKE_BYTES = 101  # CP-T: a first packet of 101+ random bytes ends the inspection
@@ -94,6 +98,7 @@ class Trial:
     ttfb: float | None = None  # seconds from the start to the first response byte
     kbps: float | None = None
     status: str = "ran"  # ran | not-available | not-applicable
+    rule: str = ""  # the id of the RESTORE_RULES rule that judged it
 
 
 @dataclass(slots=True)
@@ -107,6 +112,7 @@ class Outcome:
     kbps: float | None = None
     why: str | None = None  # the commonest failure
     failures: dict[str, int] = field(default_factory=dict)
+    rules: dict[str, int] = field(default_factory=dict)  # RESTORE_RULES ids, per trial
 
     @property
     def ratio(self) -> float:
@@ -124,7 +130,75 @@ class Outcome:
             "kbps": None if self.kbps is None else round(self.kbps, 1),
             "why": self.why,
             "failures": self.failures,
+            "rules": self.rules,
         }
+
+
+# Is a baseline restricted, so that circumvention is worth trying?
+UNRESTRICTED = ("accessible", "down", "geo-restricted")
+# A throttled target counts as restored only above this multiple of its throttled rate.
+RESTORED_RATE_FACTOR = 2.0
+
+
+def restricted(b: Baseline) -> bool:
+    return b.verdict not in UNRESTRICTED
+
+
+def restored_above(b: Baseline) -> float:
+    """The rate (kbit/s) a fetch must beat to count as restored: 0 unless throttled."""
+    return RESTORED_RATE_FACTOR * b.rate_kbps if b.verdict == "throttled" and b.rate_kbps else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreRule:
+    id: str
+    when: dict[str, object]
+    ok: bool
+    failure: str = ""  # what the trial's failure says, formatted with the features
+    note: str = ""
+
+
+# fmt: off
+RESTORE_RULES: tuple[RestoreRule, ...] = (
+    RestoreRule("restore.no-response", {"responded": False}, False, "no_response",
+                note="no HTTP response came"),
+    RestoreRule("restore.http-error", {"http_error": True}, False, "http_status_{status}",
+                note="the response was an HTTP error"),
+    RestoreRule("restore.blockpage", {"blockpage": PRESENT}, False, "blockpage ({blockpage})",
+                note="the response matches a known blockpage"),
+    RestoreRule("restore.still-throttled", {"slow": True}, False,
+                "still throttled ({kbps:.0f} kbit/s)",
+                note="slower than twice the throttled rate"),
+    RestoreRule("restore.ok", {}, True, note="a page, not a blockpage, and fast enough"),
+)
+# fmt: on
+check(
+    "analysis.circumvention.RESTORE_RULES",
+    RESTORE_RULES,
+    ("responded", "http_error", "blockpage", "slow", "status", "kbps"),
+)
+
+
+def judge_fetch(
+    status: int,
+    headers: dict[str, str],
+    body: str,
+    samples: list[tuple[float, int]],
+    min_kbps: float,
+) -> tuple[RestoreRule, float | None, str | None]:
+    """(the rule that decided, the rate, the failure) for one strategy's fetch: did it
+    restore access?"""
+    kbps = estimate_kbps(samples) if samples else None
+    feats = {
+        "responded": status > 0,
+        "http_error": status >= 400,
+        "blockpage": match_http(headers, body) if 0 < status < 400 else None,
+        "slow": bool(min_kbps) and (kbps or 0) < min_kbps,
+        "status": status,
+        "kbps": kbps or 0.0,
+    }
+    rule = first(RESTORE_RULES, feats)
+    return rule, kbps, None if rule.ok else rule.failure.format(**feats)
 
 
 def outcomes(trials: list[Trial]) -> list[Outcome]:
@@ -153,6 +227,7 @@ def outcomes(trials: list[Trial]) -> list[Outcome]:
                 kbps=_median([t.kbps for t in good]),
                 why=failures.most_common(1)[0][0] if failures else None,
                 failures=dict(failures),
+                rules=dict(Counter(t.rule for t in ran if t.rule)),
             )
         )
     return out

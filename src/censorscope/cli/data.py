@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -13,9 +15,13 @@ from censorscope.analysis.traffic import detect_drops
 from censorscope.analysis.verdict import decide_observed
 from censorscope.cli import output
 from censorscope.cli.options import Command, add_db, add_events
+from censorscope.errors import InputError
 from censorscope.inputs.events import load_events
+from censorscope.inputs.scenario import SHIPPED
 from censorscope.inputs.traffic import read_series
 from censorscope.store import Store
+
+EXAMPLES = SHIPPED.parent / "examples"
 
 
 def _configure_import(p: argparse.ArgumentParser) -> None:
@@ -89,6 +95,26 @@ def _events(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
+def _configure_examples(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="a folder to write them to (made if missing)")
+
+
+def _examples(args: argparse.Namespace, err: Console) -> int:
+    """Copy what ships (the scenarios, a sample list, observations) where a user can read
+    and change it; existing files are never overwritten."""
+    out = Path(args.dir)
+    copies = [(p, out / "scenarios" / p.name) for p in sorted(SHIPPED.glob("*.toml"))]
+    copies += [(p, out / p.name) for p in sorted(EXAMPLES.iterdir()) if p.is_file()]
+    for _, dst in copies:
+        if dst.exists():
+            raise InputError(str(dst), "-", "already exists", "give an empty or new folder")
+    for src, dst in copies:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        sys.stdout.write(f"{dst}\n")
+    return 0
+
+
 IMPORT = Command(
     "import", "bring other tools' measurements into the store", _configure_import, _import
 )
@@ -96,3 +122,9 @@ ANOMALIES = Command(
     "anomalies", "drops in traffic series (CSV or IODA JSON)", _configure_anomalies, _anomalies
 )
 EVENTS = Command("events", "the registry of dated, sourced events", _configure_events, _events)
+EXAMPLES_COMMAND = Command(
+    "examples",
+    "copy the shipped scenarios and sample inputs to a folder",
+    _configure_examples,
+    _examples,
+)

@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     data.IMPORT,
     data.ANOMALIES,
     data.EVENTS,
+    data.EXAMPLES_COMMAND,
     unblock.UNBLOCK,
     helper.SERVE,
 )

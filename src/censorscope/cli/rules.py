@@ -33,7 +33,12 @@ AUDIT_COLUMNS = (
 
 
 def _configure_audit(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rules", required=True, help="scenario TOML, domain list or registry dump")
+    p.add_argument(
+        "--rules",
+        required=True,
+        type=scenario_arg,
+        help="scenario (a file or a shipped name), domain list or registry dump",
+    )
     p.add_argument("--rules-kind", choices=["auto", "scenario", "list", "registry"], default="auto")
     p.add_argument(
         "--domains-as",

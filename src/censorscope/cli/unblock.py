@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from censorscope.analysis.circumvention import Outcome, Trial, outcomes, select, working_everywhere
+from censorscope.analysis.circumvention import (
+    Outcome,
+    Trial,
+    outcomes,
+    restored_above,
+    restricted,
+    select,
+    working_everywhere,
+)
 from censorscope.analysis.verdict import decide
 from censorscope.cli import output
 from censorscope.cli.options import Command, add_network, scenario_arg, time_arg
@@ -19,7 +27,6 @@ from censorscope.errors import InputError
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.unblock import (
     Attempts,
-    Baseline,
     UnblockConfig,
     Via,
     check_url,
@@ -27,7 +34,7 @@ from censorscope.probe.unblock import (
     sweep,
     trials_planned,
 )
-from censorscope.records import Target, Vantage
+from censorscope.records import Baseline, Target, Vantage
 
 PUBLIC_PLAIN = ("9.9.9.9", 53)
 PUBLIC_DOT = ("1.1.1.1", 853, "cloudflare-dns.com")
@@ -129,8 +136,8 @@ async def _go(
     baselines = await confirm(urls, probe, control, vantage, at or datetime.now(UTC))
     plan = []
     for b in baselines:
-        if b.restricted or args.force:
-            plan.append((b.url, b.min_kbps()))
+        if restricted(b) or args.force:
+            plan.append((b.url, restored_above(b)))
         else:
             err.print(f"{b.url}: {b.verdict} here ({b.rule}); nothing to circumvent")
     attempts = Attempts(cfg)

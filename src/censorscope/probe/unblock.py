@@ -16,9 +16,13 @@ from urllib.parse import urlsplit
 
 import h11
 
-from censorscope.analysis.blockpage import match_http
-from censorscope.analysis.circumvention import NOT_APPLICABLE, NOT_AVAILABLE, Strategy, Trial
-from censorscope.analysis.rate import estimate_kbps
+from censorscope.analysis.circumvention import (
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    Strategy,
+    Trial,
+    judge_fetch,
+)
 from censorscope.errors import InputError
 from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
@@ -226,20 +230,9 @@ class Attempts:
 
 
 def _judge(t: Trial, got: Fetched, min_kbps: float) -> None:
-    """Did the fetch restore access: a page, not an error or a blockpage, and not slow?"""
     status, headers, body, samples, ttfb = got
-    t.ttfb = ttfb
-    t.kbps = estimate_kbps(samples) if samples else None
-    if status == 0:
-        t.failure = "no_response"
-    elif status >= 400:
-        t.failure = f"http_status_{status}"
-    elif (fp := match_http(headers, body)) is not None:
-        t.failure = f"blockpage ({fp})"
-    elif min_kbps and (t.kbps or 0) < min_kbps:
-        t.failure = f"still throttled ({t.kbps or 0:.0f} kbit/s)"
-    else:
-        t.ok = True
+    rule, t.kbps, t.failure = judge_fetch(status, headers, body, samples, min_kbps)
+    t.ttfb, t.ok, t.rule = ttfb, rule.ok, rule.id
 
 
 def _resolver_of(cfg: UnblockConfig, kind: str) -> object:
@@ -334,25 +327,6 @@ async def _inject(target: tuple[str, int], local_port: int, packet: bytes, ttl: 
         return await asyncio.wait_for(answer, 2.0) == b"ok"
     finally:
         transport.close()
-
-
-@dataclass(slots=True)
-class Baseline:
-    """What the ordinary measurement said before any strategy was tried."""
-
-    url: str
-    verdict: str
-    method: str | None
-    rule: str
-    rate_kbps: float | None = None
-
-    @property
-    def restricted(self) -> bool:
-        return self.verdict not in ("accessible", "down", "geo-restricted")
-
-    def min_kbps(self) -> float:
-        """Above this a throttled target counts as restored: twice its throttled rate."""
-        return 2 * self.rate_kbps if self.verdict == "throttled" and self.rate_kbps else 0.0
 
 
 def trials_planned(
