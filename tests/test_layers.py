@@ -1,6 +1,7 @@
 """The dependency rule (docs/architecture.md), read from every module's imports.
 
-    vocabulary  records, errors, timeparse, the package itself: import no other layer
+    vocabulary  records, scenario, errors, timeparse, the package itself: import no other
+                layer
     core        wire/, rules/, analysis/: vocabulary and core only; no sockets, files,
                 DuckDB, argparse or terminal output
     inputs      inputs/: reads the files users give (scenarios, lists, registries) into
@@ -21,7 +22,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "censorscope"
 
-VOCABULARY = {"records", "errors", "timeparse", ""}
+VOCABULARY = {"records", "scenario", "errors", "timeparse", ""}
 CORE = {"wire", "rules", "analysis"}
 INPUTS = {"inputs"}
 EDGES = {"probe", "lab", "store", "helper", "net"}

@@ -15,8 +15,6 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from censorscope.errors import LabError
-
 Trigger = Literal["dns", "sni", "http_host", "ip", "quic"]
 MatchKind = Literal["exact", "suffix", "substring", "regex", "cidr"]
 
@@ -159,6 +157,25 @@ class HttpRequest:
     body_sha256: str = ""
     body: str = ""  # the first KiB, enough for blockpage fingerprints
     t: float = 0.0
+
+
+@dataclass(slots=True)
+class Response:
+    """What one HTTP exchange brought back, over HTTP/1.1 or HTTP/3: every HTTP client of
+    the probe (page fetch, throughput, circumvention trials, DoH, the helper) returns it."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""  # the first bytes, as many as the caller keeps
+    body_length: int = 0
+    body_sha256: str = ""  # of the whole body read, where the caller asks for it
+    samples: list[tuple[float, int]] = field(default_factory=list)  # (s, cumulative bytes)
+    ttfb: float | None = None  # seconds from the start the caller gave to the first byte
+    complete: bool = False  # the body arrived whole (not cut by a size or time limit)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
 
 
 @dataclass(slots=True)
@@ -367,64 +384,3 @@ class Event:
         """Does this event concern `hostname` (a domain listed, or a subdomain of one)?"""
         host = hostname.lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.domains)
-
-
-# The lab as its process describes itself to the probe: plain data, sent as JSON.
-LAB_NETWORKS = ("127.0.0.0/8",)  # the probe must not treat the lab's addresses as bogons
-LAB_RESOLVER_NAME = "resolver.abroad.invalid"  # the name on the lab's DoT/DoH certificate
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """How a probe measures as one vantage of the lab."""
-
-    vantage: Vantage
-    resolver: tuple[str, int]
-    proxy: tuple[str, int]
-    inject: tuple[str, int] | None = None  # where packets "sent with a raw socket" go
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One clock of the lab and the endpoints that obey it. Several slots let rounds at
-    different virtual times run at once against one lab."""
-
-    control: Endpoint
-    isps: tuple[Endpoint, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LabInfo:
-    scenario: str
-    slots: tuple[Slot, ...]
-    ca_file: str
-    workdir: str
-    site_addresses: dict[str, list[str]] = field(default_factory=dict)
-    abroad: dict[str, tuple[str, int]] = field(default_factory=dict)  # dot, doh, proxy
-
-    @property
-    def control(self) -> Endpoint:
-        return self.slots[0].control
-
-    @property
-    def isps(self) -> tuple[Endpoint, ...]:
-        return self.slots[0].isps
-
-    def endpoint(self, name: str, slot: int = 0) -> Endpoint:
-        s = self.slots[slot]
-        for e in (s.control, *s.isps):
-            if e.vantage.name.lower() == name.lower():
-                return e
-        known = ", ".join(e.vantage.name for e in s.isps)
-        raise LabError(f"no vantage {name!r} in the lab (known: {known})")
-
-
-@dataclass(frozen=True, slots=True)
-class LabOptions:
-    """How a lab runs, beyond its scenario (see LabProcess)."""
-
-    slots: int = 1
-    noise: float | None = None
-    seed: int = 0
-    any_name: bool = False
-    packets: bool = False

@@ -1,5 +1,5 @@
-from censorscope.inputs.scenario import Dpi
 from censorscope.lab.dpi import MORE, STOP, FlowInspector, Found
+from censorscope.scenario import Dpi
 from tests.wire.test_clienthello import client_hello
 
 

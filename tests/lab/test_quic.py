@@ -15,7 +15,8 @@ import pytest
 from censorscope.analysis.rate import estimate_kbps
 from censorscope.lab.runtime import LabProcess
 from censorscope.probe.dial import open_udp
-from censorscope.probe.h3 import Fetched, fetch_h3
+from censorscope.probe.h3 import fetch_h3
+from censorscope.records import Response
 from tests.conftest import SCENARIOS
 
 BEFORE = datetime(2021, 3, 10, 12, tzinfo=UTC)  # the 2021 throttler: TCP only
@@ -34,13 +35,13 @@ def lab() -> Iterator[LabProcess]:
 
 def h3(
     lab: LabProcess, isp: str, host: str, *, slot: int = 0, path: str = "/", local_port: int = 0
-) -> Fetched:
+) -> Response:
     """GET over HTTP/3 from `isp`'s vantage; raises TimeoutError if QUIC gets no answer."""
     assert lab.info is not None
     e = lab.info.endpoint(isp, slot)
     ip = lab.info.site_addresses[host][0]
 
-    async def go() -> Fetched:
+    async def go() -> Response:
         udp = await open_udp(ip, 443, e.proxy, 2.0, local_port)
         try:
             return await fetch_h3(udp, host, path, lab.info.ca_file, 1.5, 2.0, time.monotonic())  # type: ignore[union-attr]
@@ -51,18 +52,18 @@ def h3(
 
 
 def test_http3_reaches_the_sites_past_the_2021_throttler(lab: LabProcess) -> None:
-    status, _, body, samples, _ = h3(lab, "Rostelecom", "twitter.com", path=BIG)
-    assert status == 200 and samples[-1][1] == 200_000
-    assert estimate_kbps(samples) > 1000  # over TCP the same name is held to 130 kbit/s
-    status, _, body, _, _ = h3(lab, "Rostelecom", "facebook.com")
-    assert status == 200 and "Facebook" in body  # over TCP: reset after the ClientHello
+    big = h3(lab, "Rostelecom", "twitter.com", path=BIG)
+    assert big.status == 200 and big.samples[-1][1] == 200_000
+    assert estimate_kbps(big.samples) > 1000  # over TCP the same name is held to 130 kbit/s
+    page = h3(lab, "Rostelecom", "facebook.com")
+    assert page.status == 200 and "Facebook" in page.text  # over TCP: reset after the hello
 
 
 def test_the_tspu_drops_quic_initials_from_2022_03_04(lab: LabProcess) -> None:
     for host in ("twitter.com", "rutracker.org"):  # by the look of the packet, not the name
         with pytest.raises(TimeoutError):
             h3(lab, "Rostelecom", host, slot=1)
-    assert h3(lab, "control", "rutracker.org", slot=1)[0] == 200  # not outside Russia
+    assert h3(lab, "control", "rutracker.org", slot=1).status == 200  # not outside Russia
 
 
 def test_the_tspu_spares_quic_from_source_port_443(lab: LabProcess) -> None:
@@ -71,14 +72,15 @@ def test_the_tspu_spares_quic_from_source_port_443(lab: LabProcess) -> None:
             s.bind(("127.0.0.1", 443))
     except OSError as exc:
         pytest.skip(f"cannot bind UDP port 443 here ({exc.strerror}); needs root")
-    assert h3(lab, "Rostelecom", "rutracker.org", slot=1, local_port=443)[0] == 200
+    assert h3(lab, "Rostelecom", "rutracker.org", slot=1, local_port=443).status == 200
 
 
 def test_a_dpi_that_decrypts_initials_applies_its_sni_rules(lab: LabProcess) -> None:
     with pytest.raises(TimeoutError):
         h3(lab, "Reassembling", "facebook.com")  # tls-reset over TCP: the flow dropped
-    assert h3(lab, "Reassembling", "rutracker.org")[0] == 200  # no SNI rule: untouched
-    status, _, _, samples, _ = h3(lab, "Reassembling", "twitter.com", path=BIG)
+    assert h3(lab, "Reassembling", "rutracker.org").status == 200  # no SNI rule: untouched
+    got = h3(lab, "Reassembling", "twitter.com", path=BIG)
+    status, samples = got.status, got.samples
     kbps = estimate_kbps(samples)
     assert status == 200 and kbps is not None
     # policed: credit, then loss; QUIC's congestion control backs off on the loss, so it

@@ -12,7 +12,8 @@ from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess
 from censorscope.probe.measure import Probe
 from censorscope.probe.rounds import LabProbeOptions, probe_config, run_round
-from censorscope.records import LAB_NETWORKS, Target
+from censorscope.records import Target
+from censorscope.scenario import LAB_NETWORKS
 from tests.conftest import TEST_SCENARIOS
 
 PATH = TEST_SCENARIOS / "shaped.toml"

@@ -19,7 +19,7 @@ from censorscope.probe.dial import socks5_connect
 from censorscope.probe.evasion import shaped
 from censorscope.probe.stream import TlsStream
 from censorscope.probe.unblock import _inject
-from censorscope.records import Endpoint
+from censorscope.scenario import Endpoint
 from censorscope.wire.clienthello import Shaping, random_packet
 from tests.conftest import SCENARIOS
 

@@ -15,7 +15,7 @@ from censorscope.analysis.timeline import SILENT, explain, find_changes, series
 from censorscope.cli import output
 from censorscope.cli.alerts import deliver, pending
 from censorscope.cli.alerts import key as alert_key
-from censorscope.cli.options import Command, add_db, add_events, existing_store
+from censorscope.cli.options import Command, add_db, add_events, add_sinks, existing_store
 from censorscope.inputs.events import load_events
 from censorscope.inputs.traffic import read_series
 from censorscope.records import Change, Event
@@ -73,13 +73,7 @@ def alert_changes(db: str, sinks: list[str], events_file: str) -> int:
 
 def _configure_watch(p: argparse.ArgumentParser) -> None:
     add_db(p)
-    p.add_argument(
-        "--notify",
-        action="append",
-        default=[],
-        metavar="SINK",
-        help="- (stdout, default), a JSON-lines file, or a webhook URL; repeatable",
-    )
+    add_sinks(p, "--notify", "- (stdout, default), a JSON-lines file, or a webhook URL; repeatable")
     add_events(p)
 
 

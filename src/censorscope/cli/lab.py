@@ -27,12 +27,13 @@ from censorscope.cli.options import (
     time_arg,
 )
 from censorscope.errors import InputError
-from censorscope.inputs.scenario import Scenario, load_scenario
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.demand import isp_traffic
 from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
 from censorscope.probe.campaign import run_campaign, sweep
 from censorscope.probe.rounds import LabProbeOptions, lab_targets, run_round
 from censorscope.records import Measurement, Verdict
+from censorscope.scenario import Scenario
 from censorscope.store import Store
 
 

@@ -16,6 +16,7 @@ from censorscope.cli.options import (
     Command,
     add_output,
     add_probe,
+    add_sinks,
     duration_arg,
     open_store,
     probe_config,
@@ -42,13 +43,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--every", type=duration_arg, help="repeat, a round every DURATION (e.g. 1h)")
     p.add_argument("--for", dest="for_", type=duration_arg, help="repeat for DURATION (e.g. 2d)")
-    p.add_argument(
-        "--watch",
-        action="append",
-        default=[],
-        metavar="SINK",
-        help="after each round, alert changes to - / a file / a webhook URL",
-    )
+    add_sinks(p, "--watch", "after each round, alert changes to - / a file / a webhook URL")
     add_output(p)
 
 

@@ -16,9 +16,10 @@ from rich.console import Console
 
 from censorscope.errors import InputError
 from censorscope.inputs.events import REGISTRY
-from censorscope.inputs.scenario import Scenario, locate
+from censorscope.inputs.scenario import locate
 from censorscope.lab.runtime import run_event_loop
 from censorscope.probe.measure import ProbeConfig
+from censorscope.scenario import Scenario
 from censorscope.store import Store
 from censorscope.timeparse import parse_duration, parse_time
 
@@ -75,6 +76,11 @@ def add_db(p: argparse.ArgumentParser | argparse._ArgumentGroup, **kw: Any) -> N
 
 def add_events(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
+
+
+def add_sinks(p: argparse.ArgumentParser, flag: str, help: str) -> None:
+    """Where alerts go: - (stdout), a JSON-lines file or a webhook URL; repeatable."""
+    p.add_argument(flag, action="append", default=[], metavar="SINK", help=help)
 
 
 def add_output(p: argparse.ArgumentParser) -> None:

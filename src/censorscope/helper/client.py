@@ -9,7 +9,11 @@ from urllib.parse import urlsplit
 import h11
 
 from censorscope.errors import HelperError
+from censorscope.probe.http import fetch
+from censorscope.probe.stream import PlainStream
 from censorscope.records import Measurement, Target
+
+MAX_ANSWER = 8 * 1024 * 1024  # a measurement as JSON is a few KB; more is not a helper
 
 
 class HelperClient:
@@ -35,7 +39,6 @@ class HelperClient:
 
     async def _call(self, method: str, path: str, obj: object) -> dict:
         body = json.dumps(obj).encode() if obj is not None else b""
-        conn = h11.Connection(h11.CLIENT)
         headers = [
             ("Host", self.host),
             ("Content-Length", str(len(body))),
@@ -44,29 +47,18 @@ class HelperClient:
         try:
             async with asyncio.timeout(self.timeout):
                 reader, writer = await asyncio.open_connection(self.host, self.port)
+                conn = PlainStream(reader, writer)
                 try:
-                    writer.write(
-                        conn.send(h11.Request(method=method, target=path, headers=headers))
-                    )
-                    writer.write(conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
-                    status, data = 0, b""
-                    while True:
-                        event = conn.next_event()
-                        if event is h11.NEED_DATA:
-                            conn.receive_data(await reader.read(65536))
-                        elif isinstance(event, h11.Response):
-                            status = event.status_code
-                        elif isinstance(event, h11.Data):
-                            data += event.data
-                        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                            break
+                    got = await fetch(conn, method, path, headers, body, keep=MAX_ANSWER)
                 finally:
-                    writer.transport.abort()
+                    conn.abort()
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
             raise HelperError(f"helper {self.host}:{self.port} unreachable: {exc!r}") from exc
-        if status != 200:
-            raise HelperError(f"helper answered {status}: {data[:200]!r}")
+        if got.status != 200:
+            raise HelperError(f"helper answered {got.status}: {got.body[:200]!r}")
+        if not got.complete:
+            raise HelperError(f"helper's answer is over {MAX_ANSWER} bytes or cut short")
         try:
-            return json.loads(data)
+            return json.loads(got.body)
         except ValueError as exc:
-            raise HelperError(f"helper answered non-JSON: {data[:200]!r}") from exc
+            raise HelperError(f"helper answered non-JSON: {got.body[:200]!r}") from exc

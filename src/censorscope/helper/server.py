@@ -9,16 +9,15 @@ API: `POST /measure {"url": ...}` -> a Measurement as JSON; `GET /health` ->
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
-import h11
-
 from censorscope.helper.certificate import self_signed_context
 from censorscope.inputs.targets import parse_url
-from censorscope.net.httpserve import serve_requests
+from censorscope.net.httpserve import Request, response, serve_requests
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.records import Vantage
 
@@ -30,10 +29,12 @@ async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0
     with tempfile.TemporaryDirectory(prefix="censorscope-helper-") as tmp:
         tls = self_signed_context("helper.invalid", tmp)
         tp_server = await asyncio.start_server(
-            lambda r, w: serve_requests(r, w, lambda *_: b""), host, throughput_port, ssl=tls
+            lambda r, w: serve_requests(r, w, _nothing), host, throughput_port, ssl=tls
         )
         tp_port = tp_server.sockets[0].getsockname()[1]
-        api = await asyncio.start_server(lambda r, w: _api(r, w, probe, tp_port), host, port)
+        api = await asyncio.start_server(
+            lambda r, w: serve_requests(r, w, functools.partial(_api, probe, tp_port)), host, port
+        )
         print(
             f"helper: API on http://{host}:{api.sockets[0].getsockname()[1]}/ "
             f"throughput on {host}:{tp_port}",
@@ -43,63 +44,23 @@ async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0
             await asyncio.gather(api.serve_forever(), tp_server.serve_forever())
 
 
-async def _api(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, probe: Probe, tp_port: int
-) -> None:
-    conn = h11.Connection(h11.SERVER)
+def _nothing(_req: Request) -> bytes:
+    return response(404, b"", keep_alive=False)
+
+
+async def _api(probe: Probe, tp_port: int, req: Request) -> bytes:
     out: dict[str, Any]
-    try:
-        request, body = await _read_message(conn, reader)
-        if request.method == b"GET" and request.target == b"/health":
-            status, out = 200, {"ok": True, "throughput_port": tp_port}
-        elif request.method == b"POST" and request.target == b"/measure":
-            try:
-                target = parse_url(str(json.loads(body)["url"]), "request", "url")
-            except (ValueError, KeyError, TypeError) as exc:
-                status, out = 400, {"error": f'send {{"url": "https://..."}}: {exc}'}
-            else:
-                m = await probe.measure(target, HELPER_VANTAGE, datetime.now(UTC), throughput=False)
-                status, out = 200, m.to_dict()
+    if req.method == "GET" and req.target == "/health":
+        status, out = 200, {"ok": True, "throughput_port": tp_port}
+    elif req.method == "POST" and req.target == "/measure":
+        try:
+            target = parse_url(str(json.loads(req.body)["url"]), "request", "url")
+        except (ValueError, KeyError, TypeError) as exc:
+            status, out = 400, {"error": f'send {{"url": "https://..."}}: {exc}'}
         else:
-            status, out = 404, {"error": "use POST /measure or GET /health"}
-        payload = json.dumps(out).encode()
-        writer.write(
-            conn.send(
-                h11.Response(
-                    status_code=status,
-                    headers=[
-                        ("Content-Type", "application/json"),
-                        ("Content-Length", str(len(payload))),
-                        ("Connection", "close"),
-                    ],
-                )
-            )
-        )
-        writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
-        await writer.drain()
-    except (h11.ProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.transport.abort()
-
-
-async def _read_message(
-    conn: h11.Connection, reader: asyncio.StreamReader
-) -> tuple[h11.Request, bytes]:
-    request, body = None, b""
-    async with asyncio.timeout(30):
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(65536))
-            elif isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > 65536:
-                    raise h11.RemoteProtocolError("body too large")
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                break
-    if request is None:
-        raise h11.RemoteProtocolError("no request")
-    return request, body
+            m = await probe.measure(target, HELPER_VANTAGE, datetime.now(UTC), throughput=False)
+            status, out = 200, m.to_dict()
+    else:
+        status, out = 404, {"error": "use POST /measure or GET /health"}
+    payload = json.dumps(out).encode()
+    return response(status, payload, keep_alive=False, content_type="application/json")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,76 +16,11 @@ from typing import Any
 from censorscope.errors import ScenarioError
 from censorscope.records import ACTIONS, MATCHES_FOR_TRIGGER, Rule, Vantage
 from censorscope.rules.match import compile_match
+from censorscope.scenario import Dpi, Isp, Scenario, Site
 from censorscope.timeparse import parse_duration, parse_time
 
 DOWN_MODES = ("refuse", "timeout")
 SPOOF_KINDS = ("bogon", "blockpage")
-
-
-@dataclass(frozen=True, slots=True)
-class Dpi:
-    """How an ISP's middlebox inspects traffic."""
-
-    reassembles: bool = False  # does it join a ClientHello split across segments?
-    case_sensitive: bool = False
-    inspect_packets: int = 1  # how many client packets it looks at before giving up
-    # the 2021 TSPU's traits (CP-T); 0 turns each off
-    random_cutoff: int = 0  # a first packet this long that is no protocol ends inspection
-    keep_packets: int = 0  # packets still inspected after another TLS record or a proxy
-    flow_idle: float = 0.0  # seconds a throttled 4-tuple stays throttled, across RST/FIN
-    quic_sni: bool = False  # does it decrypt QUIC Initials and apply its SNI rules to them?
-
-
-@dataclass(frozen=True, slots=True)
-class Isp:
-    vantage: Vantage
-    dpi: Dpi = Dpi()
-    blockpage_title: str = ""
-    blockpage_redirect: str = ""
-    noise: float = 0.0  # share of flows that fail at random (resets), as on a real network
-    utc_offset: float = 0.0  # hours; where the daily traffic cycle peaks in the evening
-    shape_kbps: float = 0.0  # a smooth path-wide shaper on every flow (0: none), not by SNI
-
-    @property
-    def name(self) -> str:
-        return self.vantage.name
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    name: str
-    title: str
-    aliases: tuple[str, ...] = ()
-    addresses: int = 1
-    pinned: tuple[str, ...] = ()  # addresses given in the scenario (in 127.10.0.0/16)
-    urls: tuple[str, ...] = ()
-    down: str | None = None
-    geo_block: tuple[str, ...] = ()
-    geo_status: int = 451
-    category: str = ""
-    redirect: str | None = None  # "/" answers with a redirect to this path
-    traffic: float = 0.0  # share of each ISP's traffic this site carries (traffic model)
-
-    @property
-    def hostnames(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
-
-
-@dataclass(slots=True)
-class Scenario:
-    name: str
-    path: str
-    control: Vantage
-    isps: list[Isp] = field(default_factory=list)
-    sites: list[Site] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
-    description: str = ""
-
-    def isp(self, name: str) -> Isp:
-        for isp in self.isps:
-            if isp.name.lower() == name.lower():
-                return isp
-        raise KeyError(name)
 
 
 _TOP = {"scenario", "control", "isp", "site", "rule"}

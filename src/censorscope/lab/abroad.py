@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from censorscope.lab.middlebox import Lane, pump
+from censorscope.lab.relay import Lane, pump
 from censorscope.lab.resolver import Resolver
-from censorscope.net.httpserve import response, serve_requests
+from censorscope.net.httpserve import BadRequest, Request, RequestReader, response, serve_requests
 
 PROXY_IP = "127.40.0.1"
 RESOLVER_IP = "127.40.0.2"
-_CONNECT = re.compile(rb"^CONNECT ([^ :]+):(\d+) HTTP/1\.[01]\r\n")
 Route = Callable[[str, int], tuple[str, int] | None]
 
 
@@ -41,8 +39,8 @@ class OpenResolver:
         finally:
             writer.transport.abort()
 
-    def doh(self, path: str, _host: str, _peer: str) -> bytes:
-        parts = urlsplit(path)
+    def doh(self, req: Request) -> bytes:
+        parts = urlsplit(req.target)
         param = parse_qs(parts.query).get("dns", [""])[0]
         try:
             query = base64.urlsafe_b64decode(param + "=" * (-len(param) % 4))
@@ -51,7 +49,7 @@ class OpenResolver:
         answer = self.resolver.answer(query) if parts.path == "/dns-query" else None
         if answer is None:
             return response(400, b"bad query")
-        return response(200, answer, {"X-Content": "application/dns-message"})
+        return response(200, answer, content_type="application/dns-message")
 
     async def handle_doh(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await serve_requests(reader, writer, self.doh)
@@ -66,19 +64,24 @@ class ConnectProxy:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-            m = _CONNECT.match(head)
-            if m is None:
-                writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n")
+            requests = RequestReader(reader)
+            try:
+                req = await requests.next()
+            except BadRequest:
+                req = None
+            target = _authority(req.target) if req is not None and req.method == "CONNECT" else None
+            if target is None:
+                writer.write(response(405, b"", keep_alive=False))
                 return
-            name, port = m.group(1).decode("latin-1"), int(m.group(2))
+            name, port = target
             ip = self.resolve(name)
             where = self.route(ip, port) if ip else None
             if where is None:
-                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n")
+                writer.write(response(502, b"", keep_alive=False))
                 return
             up_r, up_w = await asyncio.wait_for(asyncio.open_connection(*where), 10)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            up_w.write(requests.leftover)  # what the client sent behind the CONNECT
             try:
                 await asyncio.gather(pump(reader, up_w, Lane(), []), pump(up_r, writer, Lane(), []))
             finally:
@@ -87,3 +90,11 @@ class ConnectProxy:
             return
         finally:
             writer.transport.abort()
+
+
+def _authority(target: str) -> tuple[str, int] | None:
+    """HOST:PORT of a CONNECT request, or None."""
+    name, sep, port = target.rpartition(":")
+    if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return name, int(port)

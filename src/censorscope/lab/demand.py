@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import numpy as np
 
 from censorscope.analysis.traffic import Series
-from censorscope.inputs.scenario import Isp, Scenario, Site
 from censorscope.lab.world import World
 from censorscope.rules.policy import Policy
+from censorscope.scenario import Isp, Scenario, Site
 
 CYCLE = 0.35  # daily swing around the mean
 PEAK_HOUR = 20.0  # local evening peak

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from censorscope.inputs.scenario import Dpi
+from censorscope.scenario import Dpi
 from censorscope.wire.clienthello import Hello, NotTls, Truncated, parse_sni
 
 _METHOD = re.compile(rb"^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH) ")

@@ -13,7 +13,7 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent
 
-from censorscope.net.httpserve import Responder, filler, transfer_size
+from censorscope.net.httpserve import Request, Responder, filler, host_name, transfer_size
 
 
 def _split(response: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -51,15 +51,22 @@ class _Session(QuicConnectionProtocol):
 
     def _answer(self, event: HeadersReceived) -> None:
         assert self._h3 is not None
-        fields = dict(event.headers)
-        path = fields.get(b":path", b"/").decode("latin-1")
-        host = fields.get(b":authority", b"").decode("latin-1").split(":")[0].lower()
-        n = transfer_size(path)
+        fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
+        req = Request(
+            method=fields.get(":method", "GET"),
+            target=fields.get(":path", "/"),
+            host=host_name(fields.get(":authority", "")),
+            headers=fields,
+            peer=self.peer,
+        )
+        n = transfer_size(req.target)
         if n is not None:
             headers = [(b":status", b"200"), (b"content-length", str(n).encode())]
             body = b"".join(filler(min(16384, n - i)) for i in range(0, n, 16384))
         else:
-            headers, body = _split(self.respond(path, host, self.peer))
+            out = self.respond(req)
+            assert isinstance(out, bytes), "the lab's sites answer at once"
+            headers, body = _split(out)
         self._h3.send_headers(event.stream_id, headers)
         self._h3.send_data(event.stream_id, body, end_stream=True)
         self.transmit()

@@ -9,21 +9,21 @@ import hashlib
 import ipaddress
 import socket
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from censorscope.inputs.scenario import Dpi, Isp
 from censorscope.lab import pages
 from censorscope.lab.clock import Clock
 from censorscope.lab.dpi import STOP, FlowInspector, Found
 from censorscope.lab.origin import hold
+from censorscope.lab.relay import Lane, pump
 from censorscope.lab.shaping import TokenBucket
 from censorscope.lab.udp import associate
 from censorscope.lab.world import BLOCKPAGE_IP, FARM, PAGES, TARPIT, World, vantage_ip
 from censorscope.records import Rule
 from censorscope.rules.policy import Policy
+from censorscope.scenario import Dpi, Isp
 from censorscope.wire.clienthello import INJECT_MAGIC
 from censorscope.wire.segments import SegmentLog
 from censorscope.wire.socks import CONNECT, UDP_ASSOCIATE
@@ -37,7 +37,6 @@ POLICER_STALL_TO = POLICER_BURST // 2
 # and before the server (CP-T: the throttler within 5 hops of the user)
 DPI_HOP, SERVER_HOP = 2, 6
 SHAPER_BURST = 4 * 1024
-SEGMENT = 1460
 _FLOW_ACTIONS = ("tls-reset", "tls-drop", "throttle")
 
 
@@ -98,6 +97,24 @@ class Middlebox:
         self.throttled: dict[tuple[str, int, str, int], tuple[Rule, datetime]] = {}
         # the packet tier's log of the clients' segments (lab.packets); None: reads are packets
         self.segments: SegmentLog | None = None
+
+    # the UDP relay's view of this middlebox (lab.udp.Censor)
+    def rule(self, on: str, key: str, quic: bool = False) -> Rule | None:
+        return self.policy.lookup(on, key, self.clock.now, quic=quic)
+
+    @property
+    def quic_sni(self) -> bool:
+        return self.dpi.quic_sni
+
+    @property
+    def case_sensitive(self) -> bool:
+        return self.dpi.case_sensitive
+
+    def quic_route(self, ip: str, port: int) -> tuple[tuple[str, int], str] | None:
+        site = self.world.site_of_ip.get(ip)
+        if site is None or site.down or port != 443 or not self.ports.farm_quic:
+            return None
+        return (FARM, self.ports.farm_quic), self.source
 
     def inject(self, packet: bytes, client: tuple[str, int], ttl: int) -> bool:
         """A packet the client sent outside its TCP stream (a raw socket, as zapret's
@@ -376,48 +393,3 @@ def reset(writer: asyncio.StreamWriter) -> None:
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-@dataclass(slots=True)
-class Lane:
-    """One direction of a relayed flow; its limit may be set after the relay started."""
-
-    bucket: TokenBucket | None = None
-    free: int = 0  # bytes let through before the bucket applies
-    sent: int = 0
-
-
-async def pump(
-    src: asyncio.StreamReader, dst: asyncio.StreamWriter, lane: Lane, pending: list[bytes]
-) -> None:
-    """Relay one direction (after the `pending` chunks) within the lane's limit."""
-    try:
-        for chunk in pending:
-            await _send(dst, chunk, lane)
-        while True:
-            chunk = await src.read(65536 if lane.bucket is None else 4096)
-            if not chunk:
-                break
-            await _send(dst, chunk, lane)
-        if dst.can_write_eof():
-            dst.write_eof()
-    except (ConnectionError, OSError, RuntimeError):  # uvloop: RuntimeError once closed
-        dst.transport.abort()
-
-
-async def _send(dst: asyncio.StreamWriter, chunk: bytes, lane: Lane) -> None:
-    bucket = lane.bucket
-    if bucket is None or lane.sent + len(chunk) <= lane.free:
-        dst.write(chunk)
-        await dst.drain()
-        lane.sent += len(chunk)
-        return
-    for i in range(0, len(chunk), SEGMENT):
-        seg = chunk[i : i + SEGMENT]
-        if lane.sent >= lane.free:
-            wait = bucket.reserve(len(seg), time.monotonic())
-            if wait > 0:
-                await asyncio.sleep(wait)
-        dst.write(seg)
-        await dst.drain()
-        lane.sent += len(seg)

@@ -11,7 +11,7 @@ import ssl
 from censorscope.lab import pages
 from censorscope.lab.ca import Authority
 from censorscope.lab.world import ANY_SITE, World
-from censorscope.net.httpserve import serve_requests
+from censorscope.net.httpserve import Request, serve_requests
 
 _DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing lingers
@@ -36,17 +36,17 @@ class Farm:
         elif self.world.any_name and name and _DNS_NAME.match(name):
             sslobj.context = self.authority.server_context((name,))
 
-    def respond(self, path: str, host: str, peer: str) -> bytes:
-        host = host.rstrip(".")
+    def respond(self, req: Request) -> bytes:
+        host = req.host.rstrip(".")
         site = self.world.site_of_host.get(host)
         if site is None:
             if not self.world.any_name or not _DNS_NAME.match(host):
                 return pages.not_found()
             return pages.site_page(ANY_SITE, host)
-        country = self.world.country_of_source.get(peer, "ZZ")
+        country = self.world.country_of_source.get(req.peer, "ZZ")
         if country in site.geo_block:
             return pages.geo_page(site, country)
-        if site.redirect and path == "/":
+        if site.redirect and req.target == "/":
             return pages.redirect(site.redirect)
         return pages.site_page(site, host)
 
@@ -70,11 +70,11 @@ class PageServer:
         if name:
             sslobj.context = self.interception.server_context((name,))
 
-    def respond(self, path: str, host: str, peer: str) -> bytes:
-        isp = self.isp_of_source.get(peer)
+    def respond(self, req: Request) -> bytes:
+        isp = self.isp_of_source.get(req.peer)
         if isp is None:
             return pages.not_found()
-        return pages.blockpage(isp, host)
+        return pages.blockpage(isp, req.host)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await serve_requests(reader, writer, self.respond)

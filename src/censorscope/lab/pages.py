@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from censorscope.inputs.scenario import Isp, Site
 from censorscope.net.httpserve import response
+from censorscope.scenario import Isp, Site
 
 
 def _html(title: str, text: str) -> bytes:

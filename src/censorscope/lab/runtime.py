@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from censorscope.errors import LabError
-from censorscope.inputs.scenario import Scenario, load_scenario
+from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, ConnectProxy, OpenResolver
 from censorscope.lab.ca import Authority
 from censorscope.lab.clock import Clock
@@ -32,8 +32,9 @@ from censorscope.lab.origin import Farm, PageServer, hold
 from censorscope.lab.packets import PacketTap
 from censorscope.lab.resolver import Resolver
 from censorscope.lab.world import FARM, PAGES, TARPIT, World, vantage_ip
-from censorscope.records import LAB_RESOLVER_NAME, Endpoint, LabInfo, LabOptions, Slot, Vantage
+from censorscope.records import Vantage
 from censorscope.rules.policy import Policy
+from censorscope.scenario import LAB_RESOLVER_NAME, Endpoint, LabInfo, LabOptions, Scenario, Slot
 from censorscope.timeparse import parse_time
 
 START_TIMEOUT = 60.0

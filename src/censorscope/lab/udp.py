@@ -16,16 +16,35 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from censorscope.lab.shaping import TokenBucket
-from censorscope.lab.world import FARM
+from censorscope.records import Rule
 from censorscope.wire.clienthello import NotTls, Truncated
 from censorscope.wire.quic import InitialReader, tspu_drops
 from censorscope.wire.socks import encode_address, parse_udp_datagram, udp_datagram
 
-if TYPE_CHECKING:
-    from censorscope.lab.middlebox import Middlebox
+
+class Censor(Protocol):
+    """What the UDP relay asks of the middlebox it belongs to, and nothing more."""
+
+    def rule(self, on: str, key: str, quic: bool = False) -> Rule | None:
+        """The rule in force now for `key` (an address or a name) on trigger `on`."""
+        ...
+
+    @property
+    def quic_sni(self) -> bool:
+        """Does the DPI decrypt QUIC Initials to read the SNI?"""
+        ...
+
+    @property
+    def case_sensitive(self) -> bool: ...
+
+    def quic_route(self, ip: str, port: int) -> tuple[tuple[str, int], str] | None:
+        """Where the datagrams to (ip, port) go (address, and the source to send from);
+        None where nothing answers."""
+        ...
+
 
 _IP_BLOCKS = ("tcp-reset", "tcp-blackhole", "tcp-refuse")
 MAX_FLOWS = 64  # far addresses one association may talk to
@@ -50,8 +69,8 @@ class UdpFlow:
 class Association(asyncio.DatagramProtocol):
     """The relay socket of one UDP ASSOCIATE; only `client_ip` may use it."""
 
-    def __init__(self, box: Middlebox, client_ip: str) -> None:
-        self.box, self.client_ip = box, client_ip
+    def __init__(self, censor: Censor, client_ip: str) -> None:
+        self.censor, self.client_ip = censor, client_ip
         self.client: tuple[str, int] | None = None
         self.transport: asyncio.DatagramTransport | None = None
         self.flows: dict[tuple[str, int], UdpFlow] = {}
@@ -82,13 +101,13 @@ class Association(asyncio.DatagramProtocol):
 
     def _new_flow(self, ip: str, port: int) -> UdpFlow:
         """A flow and its address rules, decided once as the TCP path decides per flow."""
-        box, now = self.box, self.box.clock.now
-        ip_rule = box.policy.lookup("ip", ip, now)
+        censor = self.censor
+        ip_rule = censor.rule("ip", ip)
         return UdpFlow(
             ip,
             port,
-            InitialReader() if box.dpi.quic_sni else None,
-            tspu=box.policy.lookup("quic", ip, now, quic=True) is not None,
+            InitialReader() if censor.quic_sni else None,
+            tspu=censor.rule("quic", ip, quic=True) is not None,
             blocked=ip_rule is not None and ip_rule.action in _IP_BLOCKS,
         )
 
@@ -109,8 +128,8 @@ class Association(asyncio.DatagramProtocol):
         flow.reader = None
         if isinstance(result, NotTls) or result.sni is None:
             return
-        sni = result.sni if self.box.dpi.case_sensitive else result.sni.lower()
-        rule = self.box.policy.lookup("sni", sni, self.box.clock.now, quic=True)
+        sni = result.sni if self.censor.case_sensitive else result.sni.lower()
+        rule = self.censor.rule("sni", sni, quic=True)
         if rule is None:
             return
         if rule.action == "throttle" and rule.rate_kbps:
@@ -121,17 +140,16 @@ class Association(asyncio.DatagramProtocol):
 
     def _open(self, flow: UdpFlow) -> bool:
         """Start the upstream socket of a flow; False if the flow goes nowhere."""
-        box = self.box
-        site = box.world.site_of_ip.get(flow.ip)
-        if site is None or site.down or flow.port != 443 or not box.ports.farm_quic:
+        route = self.censor.quic_route(flow.ip, flow.port)
+        if route is None:
             return False
+        where, source = route
         loop = asyncio.get_running_loop()
-        where = (FARM, box.ports.farm_quic)
 
         async def start() -> None:
             try:
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _Upstream(self, flow), local_addr=(box.source, 0), remote_addr=where
+                    lambda: _Upstream(self, flow), local_addr=(source, 0), remote_addr=where
                 )
             except OSError:
                 flow.pending.clear()
@@ -173,13 +191,13 @@ class _Upstream(asyncio.DatagramProtocol):
 
 
 async def associate(
-    box: Middlebox, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    censor: Censor, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """Answer a UDP ASSOCIATE and relay until the client closes the TCP connection."""
     client_ip = writer.get_extra_info("peername")[0]
     loop = asyncio.get_running_loop()
     transport, association = await loop.create_datagram_endpoint(
-        lambda: Association(box, client_ip), local_addr=(writer.get_extra_info("sockname")[0], 0)
+        lambda: Association(censor, client_ip), local_addr=(writer.get_extra_info("sockname")[0], 0)
     )
     try:
         host, port = transport.get_extra_info("sockname")[:2]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from censorscope.inputs.scenario import Scenario, Site
+from censorscope.scenario import Scenario, Site
 
 FARM = "127.10.255.254"
 TARPIT = "127.10.255.253"

@@ -1,4 +1,7 @@
-"""A tiny HTTP/1.1 keep-alive server loop, shared by the lab's servers and the helper.
+"""The one HTTP/1.1 server routine, shared by the lab's servers (sites, blockpages, DoH,
+the CONNECT proxy) and the control helper. Requests are parsed by h11 (sans-IO), with
+limits on the head, the body and the time a client may take: the helper faces the public
+internet.
 
 `/__bytes/N` streams N bytes for throughput tests, in segment-sized TLS records.
 """
@@ -6,32 +9,65 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-_REQUEST = re.compile(rb"^([A-Z]+) (\S+) HTTP/1\.[01]\r\n")
-_HOST = re.compile(rb"\r\nhost:[ \t]*([^\r\n:]+)", re.IGNORECASE)
-_BYTES = re.compile(r"^/__bytes/(\d{1,9})$")
+import h11
+
 MAX_TRANSFER = 64 * 1024 * 1024
 STREAM_RECORD = 1400
+MAX_HEAD = 16 * 1024  # request line and headers
+MAX_BODY = 64 * 1024
+IDLE = 30.0  # seconds a client may keep a connection without sending a whole request
+_READ = 65536
+_PREFIX = "/__bytes/"
 
 _FILLER = b"x" * 16384
+_REASONS = {
+    200: "OK",
+    302: "Found",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    451: "Unavailable For Legal Reasons",
+    502: "Bad Gateway",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request as a server sees it (HTTP/1.1 here, HTTP/3 in lab.h3)."""
+
+    method: str
+    target: str
+    host: str = ""  # the Host header's name, lower case, without a port
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""
+    peer: str = ""  # the client's address
+
+
+class BadRequest(Exception):
+    """The client sent what is not an HTTP/1.1 request within the limits."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
 
 
 def response(
-    status: int, body: bytes, headers: dict[str, str] | None = None, keep_alive: bool = True
+    status: int,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    keep_alive: bool = True,
+    content_type: str = "text/html; charset=utf-8",
 ) -> bytes:
-    reason = {
-        200: "OK",
-        302: "Found",
-        403: "Forbidden",
-        404: "Not Found",
-        451: "Unavailable For Legal Reasons",
-    }.get(status, "Status")
     head = [
-        f"HTTP/1.1 {status} {reason}",
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
         f"Content-Length: {len(body)}",
-        "Content-Type: text/html; charset=utf-8",
+        f"Content-Type: {content_type}",
     ]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     if not keep_alive:
@@ -39,10 +75,19 @@ def response(
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+def host_name(value: str) -> str:
+    """The name of a Host header (or an HTTP/3 :authority), without port, lower case."""
+    return value.strip().split(":")[0].lower()
+
+
 def transfer_size(path: str) -> int | None:
     """N of a `/__bytes/N` request (capped at MAX_TRANSFER); None for any other path."""
-    m = _BYTES.match(path)
-    return min(int(m.group(1)), MAX_TRANSFER) if m else None
+    if not path.startswith(_PREFIX):
+        return None
+    digits = path[len(_PREFIX) :]
+    if not (0 < len(digits) <= 9 and digits.isascii() and digits.isdigit()):
+        return None
+    return min(int(digits), MAX_TRANSFER)
 
 
 def bytes_head(n: int) -> bytes:
@@ -55,31 +100,90 @@ def filler(n: int) -> bytes:
     return _FILLER[:n]
 
 
-Responder = Callable[[str, str, str], bytes]  # (path, host, peer ip) -> response bytes
+class RequestReader:
+    """Reads one request after another from a connection; bytes a client sent past a
+    request (a pipelined one, or the first bytes of a CONNECT tunnel) are kept for the
+    next read (`leftover`)."""
+
+    def __init__(self, reader: asyncio.StreamReader, peer: str = "") -> None:
+        self.reader, self.peer = reader, peer
+        self.leftover = b""
+
+    async def next(self, idle: float | None = None) -> Request | None:
+        """The next request; None when the client closed or went quiet. Raises BadRequest."""
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        if self.leftover:  # (empty bytes would tell h11 the client closed)
+            conn.receive_data(self.leftover)
+        self.leftover = b""
+        start: h11.Request | None = None
+        body = bytearray()
+        try:
+            async with asyncio.timeout(IDLE if idle is None else idle):
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        data = await self.reader.read(_READ)
+                        if not data and start is None and not conn.trailing_data[0]:
+                            return None
+                        conn.receive_data(data)
+                    elif isinstance(event, h11.Request):
+                        start = event
+                        size = len(event.target) + sum(
+                            len(k) + len(v) + 4 for k, v in event.headers
+                        )
+                        if size > MAX_HEAD:  # (h11 limits only a head still incomplete)
+                            raise BadRequest(431, f"a request head over {MAX_HEAD} bytes")
+                    elif isinstance(event, h11.Data):
+                        body += event.data
+                        if len(body) > MAX_BODY:
+                            raise BadRequest(413, f"a body over {MAX_BODY} bytes")
+                    elif isinstance(event, h11.EndOfMessage) or event is h11.PAUSED:
+                        break
+                    elif isinstance(event, h11.ConnectionClosed):
+                        return None
+        except TimeoutError:
+            return None
+        except h11.RemoteProtocolError as exc:
+            raise BadRequest(exc.error_status_hint, str(exc)) from None
+        assert start is not None
+        self.leftover = bytes(conn.trailing_data[0])
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.headers}
+        return Request(
+            method=start.method.decode("ascii", "replace"),
+            target=start.target.decode("latin-1"),
+            host=host_name(headers.get("host", "")),
+            headers=headers,
+            body=bytes(body),
+            peer=self.peer,
+        )
+
+
+# (request) -> the whole response's bytes; may be a coroutine (the helper measures)
+Responder = Callable[[Request], bytes | Awaitable[bytes]]
 
 
 async def serve_requests(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, respond: Responder
 ) -> None:
-    """A minimal HTTP/1.1 keep-alive loop; `/__bytes/N` streams N bytes for throughput tests."""
+    """HTTP/1.1 keep-alive: answer each request with `respond`; `/__bytes/N` streams N
+    bytes for throughput tests. A bad request gets a 4xx and the connection is closed."""
     peer = (writer.get_extra_info("peername") or ("", 0))[0]
+    requests = RequestReader(reader, peer)
     try:
         while True:
             try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                req = await requests.next()
+            except BadRequest as exc:
+                writer.write(response(exc.status, b"bad request", keep_alive=False))
                 return
-            m = _REQUEST.match(head)
-            if m is None:
-                writer.write(response(400, b"bad request", keep_alive=False))
+            if req is None:
                 return
-            path = m.group(2).decode("latin-1")
-            h = _HOST.search(head)
-            host = h.group(1).decode("latin-1").strip().lower() if h else ""
-            if (n := transfer_size(path)) is not None:
+            if (n := transfer_size(req.target)) is not None:
                 await _stream(writer, n)
                 continue
-            out = respond(path, host, peer)
+            out = respond(req)
+            if inspect.isawaitable(out):
+                out = await out
             writer.write(out)
             await writer.drain()
             if b"\r\nConnection: close\r\n" in out[:512]:

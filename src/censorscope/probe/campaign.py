@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from censorscope.inputs.scenario import Scenario
 from censorscope.probe.rounds import Lab, LabProbeOptions, OnResult, run_round
 from censorscope.records import Verdict
+from censorscope.scenario import Scenario
 
 MAX_ROUNDS = 100_000
 

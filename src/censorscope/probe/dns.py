@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import socket
 import ssl
 import time
@@ -17,6 +16,8 @@ import dns.rdatatype
 
 from censorscope.probe.dial import open_tcp
 from censorscope.probe.failure import failure_string
+from censorscope.probe.http import fetch
+from censorscope.probe.stream import PlainStream
 from censorscope.records import DnsQuery
 
 
@@ -161,12 +162,8 @@ async def _doh_exchange(
     """The message base64url-encoded in ?dns=; the answer is the body."""
     query.id = 0  # RFC 8484 asks for id 0 in GET requests, for caching
     param = base64.urlsafe_b64encode(query.to_wire()).rstrip(b"=").decode()
-    writer.write(
-        f"GET /dns-query?dns={param} HTTP/1.1\r\nHost: {name}\r\n"
-        "Accept: application/dns-message\r\nConnection: close\r\n\r\n".encode()
-    )
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
-    body = await reader.readexactly(int(m.group(1))) if m else await reader.read()
-    return (body, None) if status == 200 else (None, f"http_status_{status}")
+    headers = [("Host", name), ("Accept", "application/dns-message"), ("Connection", "close")]
+    got = await fetch(PlainStream(reader, writer), "GET", f"/dns-query?dns={param}", headers)
+    if got.status != 200:
+        return None, f"http_status_{got.status}"
+    return got.body, None

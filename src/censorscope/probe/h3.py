@@ -15,9 +15,9 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted
 
 from censorscope.probe.dial import Datagrams
+from censorscope.records import Response
 
 # (status, headers, body head, (seconds, bytes) samples, time to first byte)
-Fetched = tuple[int, dict[str, str], str, list[tuple[float, int]], float | None]
 BODY_HEAD = 4096  # as much of the body as the blockpage check reads
 
 
@@ -66,9 +66,9 @@ async def fetch_h3(
     timeout: float,
     seconds: float,
     start: float,
-) -> Fetched:
-    """GET https://server_name{path} over HTTP/3; (status, headers, body head, samples,
-    ttfb), as the TCP fetch returns. The handshake and each wait for the server are cut
+) -> Response:
+    """GET https://server_name{path} over HTTP/3, read into the Response the TCP fetch
+    returns too. The handshake and each wait for the server are cut
     after `timeout`; the body after `seconds` of transfer."""
     config = QuicConfiguration(
         is_client=True,
@@ -130,12 +130,14 @@ async def fetch_h3(
     finally:
         quic.close()
         flush()
-    return (
-        exchange.status,
-        exchange.headers,
-        exchange.body.decode("utf-8", "replace"),
-        exchange.samples,
-        exchange.ttfb,
+    return Response(
+        status=exchange.status,
+        headers=exchange.headers,
+        body=bytes(exchange.body),
+        body_length=exchange.got,
+        samples=exchange.samples,
+        ttfb=exchange.ttfb,
+        complete=exchange.done,
     )
 
 

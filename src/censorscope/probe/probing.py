@@ -10,8 +10,9 @@ from datetime import datetime
 from censorscope.analysis.verdict import decide
 from censorscope.probe.measure import Probe
 from censorscope.probe.rounds import Lab, LabProbeOptions, probe_config
-from censorscope.records import BLOCKING, LAB_NETWORKS, Target
+from censorscope.records import BLOCKING, Target
 from censorscope.rules.inference import Inference, infer, next_probes
+from censorscope.scenario import LAB_NETWORKS
 
 
 async def infer_in_lab(

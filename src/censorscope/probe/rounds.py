@@ -12,19 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from censorscope.inputs.scenario import Scenario
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.runner import VantageJob, measure_all, shared_control
 from censorscope.probe.unblock import UnblockConfig, Via
-from censorscope.records import (
+from censorscope.records import Measurement, Target, Verdict
+from censorscope.scenario import (
     LAB_NETWORKS,
     LAB_RESOLVER_NAME,
     Endpoint,
     LabInfo,
     LabOptions,
-    Measurement,
-    Target,
-    Verdict,
+    Scenario,
 )
 
 

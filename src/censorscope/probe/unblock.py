@@ -28,9 +28,13 @@ from censorscope.probe import dns as probe_dns
 from censorscope.probe.dial import Streams, open_tcp, open_udp, socks5_connect
 from censorscope.probe.evasion import SEGMENT_GAP, matches, shaped
 from censorscope.probe.failure import failure_string
-from censorscope.probe.h3 import Fetched, QuicFailure, fetch_h3
+from censorscope.probe.h3 import QuicFailure, fetch_h3
+from censorscope.probe.http import fetch
 from censorscope.probe.stream import ByteStream, PlainStream, TlsStream
+from censorscope.records import Response
 from censorscope.wire.clienthello import INJECT_MAGIC
+
+UNBLOCK_KEEP = 4096  # of a trial's body: enough for a blockpage fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +233,9 @@ class Attempts:
         return inject
 
 
-def _judge(t: Trial, got: Fetched, min_kbps: float) -> None:
-    status, headers, body, samples, ttfb = got
-    rule, t.kbps, t.failure = judge_fetch(status, headers, body, samples, min_kbps)
-    t.ttfb, t.ok, t.rule = ttfb, rule.ok, rule.id
+def _judge(t: Trial, got: Response, min_kbps: float) -> None:
+    rule, t.kbps, t.failure = judge_fetch(got.status, got.headers, got.text, got.samples, min_kbps)
+    t.ttfb, t.ok, t.rule = got.ttfb, rule.ok, rule.id
 
 
 def _resolver_of(cfg: UnblockConfig, kind: str) -> object:
@@ -269,47 +272,35 @@ def _host_line(host: str, how: str) -> bytes:
 
 async def _fetch(
     conn: ByteStream, host_line: bytes, path: str, start: float, seconds: float
-) -> Fetched:
-    """GET with our own Host line; (status, headers, body head, samples, ttfb)."""
-    parser = h11.Connection(h11.CLIENT)
-    # h11 keeps the state; the bytes on the wire are ours, Host line and all
-    parser.send(h11.Request(method="GET", target=path, headers=[("Host", "x")]))
-    parser.send(h11.EndOfMessage())
-    conn.write(
+) -> Response:
+    """GET with our own Host line, reading `seconds` of the body after the response head."""
+    raw = (
         b"GET " + path.encode() + b" HTTP/1.1\r\n" + host_line + b"\r\n"
         b"User-Agent: Mozilla/5.0 (censorscope unblock)\r\nAccept: */*\r\n"
         b"Connection: close\r\n\r\n"
     )
-    await conn.drain()
-    status, headers, body = 0, {}, bytearray()
-    samples: list[tuple[float, int]] = []
-    ttfb: float | None = None
-    t0, got = time.monotonic(), 0
-    while True:
-        event = parser.next_event()
-        if event is h11.NEED_DATA:
-            left = seconds - (time.monotonic() - t0)
-            if status and left <= 0:
-                break
-            wait = max(left, 0.01) if status else None
-            data = await asyncio.wait_for(conn.read(65536), wait)
-            if ttfb is None and data:
-                ttfb = time.monotonic() - start
-            if not data and status == 0:
-                raise ConnectionResetError(errno.ECONNRESET, "connection closed before a response")
-            parser.receive_data(data)
-        elif isinstance(event, h11.Response):
-            status = event.status_code
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
-            t0 = time.monotonic()
-        elif isinstance(event, h11.Data):
-            got += len(event.data)
-            samples.append((time.monotonic() - t0, got))
-            if len(body) < 4096:
-                body += event.data[: 4096 - len(body)]
-        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            break
-    return status, headers, body.decode("utf-8", "replace"), samples, ttfb
+    got = Response()
+    try:
+        # h11 keeps the state; the bytes on the wire are ours, Host line and all
+        await fetch(
+            conn,
+            "GET",
+            path,
+            [("Host", "x")],
+            raw=raw,
+            into=got,
+            keep=UNBLOCK_KEEP,
+            window=seconds,
+            from_response=True,
+            started=start,
+        )
+    except h11.RemoteProtocolError:
+        if got.status == 0:  # closed before any response: the censor's doing
+            raise ConnectionResetError(
+                errno.ECONNRESET, "connection closed before a response"
+            ) from None
+        raise
+    return got
 
 
 async def _inject(target: tuple[str, int], local_port: int, packet: bytes, ttl: int) -> bool:
