@@ -8,9 +8,15 @@
     +-- StoreError              the measurement store cannot be opened or written
     +-- HelperError             the control helper answered badly or not at all
     +-- AlertError              an alert could not be delivered (censorscope.cli.alerts)
+    +-- BadRequest              a client sent a server of ours no valid request within its
+                                limits (net.httpserve answers it with `status`; never a
+                                user's error)
 
 Failures *observed on the network* are not exceptions: they are data (OONI failure
-strings, see `censorscope.probe.failure`) recorded in the measurement.
+strings, see `censorscope.probe.failure`) recorded in the measurement. Bytes that do not
+parse as a wire format (`wire.quic.NotInitial`, `wire.netlink.NetlinkError`, both
+ValueErrors) and a QUIC connection closed by its peer (`probe.h3.QuicFailure`) are caught
+by the code that reads them and turned into such data.
 """
 
 from __future__ import annotations
@@ -53,3 +59,11 @@ class HelperError(CensorscopeError):
 
 class AlertError(CensorscopeError):
     """An alert could not be delivered."""
+
+
+class BadRequest(CensorscopeError):
+    """A client sent one of our servers what is not a request within the limits."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status

@@ -9,9 +9,10 @@ import base64
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
+from censorscope.errors import BadRequest
 from censorscope.lab.relay import Lane, pump
 from censorscope.lab.resolver import Resolver
-from censorscope.net.httpserve import BadRequest, Request, RequestReader, response, serve_requests
+from censorscope.net.httpserve import Request, RequestReader, response, serve_requests
 
 PROXY_IP = "127.40.0.1"
 RESOLVER_IP = "127.40.0.2"

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import h11
 
+from censorscope.errors import BadRequest
+
 MAX_TRANSFER = 64 * 1024 * 1024
 STREAM_RECORD = 1400
 MAX_HEAD = 16 * 1024  # request line and headers
@@ -47,14 +49,6 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)  # names in lower case
     body: bytes = b""
     peer: str = ""  # the client's address
-
-
-class BadRequest(Exception):
-    """The client sent what is not an HTTP/1.1 request within the limits."""
-
-    def __init__(self, status: int, why: str) -> None:
-        super().__init__(why)
-        self.status = status
 
 
 def response(
