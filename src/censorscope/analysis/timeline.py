@@ -147,8 +147,9 @@ def series(rows: VerdictRows) -> SeriesData:
         head = np.ones(len(sid), dtype=bool)
         head[1:] = (sid[1:] != sid[:-1]) | (t[1:] != t[:-1])
         sid, t, code = sid[head], t[head], code[head]
-    keep = code >= 0
-    sid, t, code = sid[keep], t[keep], code[keep]
+    if (remap < 0).any():  # kinds that say nothing (a store may have left them in)
+        keep = code >= 0
+        sid, t, code = sid[keep], t[keep], code[keep]
     counts = np.bincount(sid, minlength=len(rows.names))
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     pos = np.arange(len(sid)) - starts[sid]

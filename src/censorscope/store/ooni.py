@@ -17,17 +17,14 @@ import duckdb
 
 from censorscope.errors import InputError
 from censorscope.records import ObservedMeasurement
+from censorscope.store.sql import literal
 
 _STEPS = ("dns", "tcp", "tls", "http")
 _NEEDED = ("measurement_uid", "measurement_start_time", "probe_asn", "probe_cc")
 
 
-def _quoted(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
-
-
 def _reader(files: list[str]) -> str:
-    listing = ", ".join(_quoted(f) for f in files)
+    listing = ", ".join(literal(f) for f in files)
     return f"read_csv([{listing}], header = true, all_varchar = true, union_by_name = true)"
 
 
