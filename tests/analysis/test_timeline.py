@@ -100,3 +100,37 @@ def test_bounds_are_the_last_and_first_measurements_that_showed_each_state() -> 
 def test_a_change_at_the_very_end_waits_for_three_measurements() -> None:
     assert one(["accessible"] * 20 + ["blocked:tls"] * 2) == []
     assert len(one(["accessible"] * 20 + ["blocked:tls"] * 3)) == 1
+
+
+def test_country_hours_take_the_commonest_verdict_and_the_milder_on_a_tie() -> None:
+    from censorscope.analysis.timeline import VerdictRows, series
+
+    kinds = [("accessible", None), ("blocked", None), ("inconclusive", None)]
+    # one series, three hours: 2 blocked vs 1 accessible; 1 vs 1 (tie); 3 inconclusive
+    # (says nothing) vs 1 blocked
+    rows = VerdictRows(
+        names=[("t @ RU", "t", "RU")],
+        sid=np.array([0, 0, 0, 0, 0, 0], dtype=np.int64),
+        t=np.array([0, 0, 3600, 3600, 7200, 7200], dtype=np.int64),
+        code=np.array([1, 0, 1, 0, 2, 1], dtype=np.int16),
+        kinds=kinds,
+        counts=np.array([2, 1, 1, 1, 3, 1], dtype=np.int64),
+    )
+    data = series(rows)
+    assert [data.vocab[c] for c in data.codes[0]] == ["blocked", "accessible", "blocked"]
+    assert data.times[0].tolist() == [0, 3600, 7200]
+
+
+def test_vantage_series_keep_the_method_and_drop_silent_rows() -> None:
+    from censorscope.analysis.timeline import VerdictRows, series
+
+    rows = VerdictRows(
+        names=[("t @ MTS", "t", "MTS")],
+        sid=np.array([0, 0, 0], dtype=np.int64),
+        t=np.array([0, 60, 120], dtype=np.int64),
+        code=np.array([0, 1, 2], dtype=np.int16),
+        kinds=[("accessible", None), ("blocked", "tls"), ("inconclusive", None)],
+    )
+    data = series(rows)
+    assert data.vocab == ["accessible", "blocked:tls"]
+    assert data.codes[0].tolist() == [0, 1]

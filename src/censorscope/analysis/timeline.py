@@ -131,29 +131,30 @@ class VerdictRows:
 def series(rows: VerdictRows) -> SeriesData:
     """The states of each series: per vantage, each verdict's label (the method kept for
     blocking); per country (counted rows), each hour's commonest verdict, ties going to
-    the milder one (MILDNESS). Rows of SILENT verdicts are left out."""
-    labels = [label(v, m) for v, m in rows.kinds]
-    if rows.counts is not None:
-        labels = [label(v, None) for v, _ in rows.kinds]
+    the milder one (MILDNESS). Rows of SILENT verdicts are left out first."""
+    counted = rows.counts is not None
+    labels = [label(v, None if counted else m) for v, m in rows.kinds]
     vocab = sorted({x for x in labels if x is not None})
     remap = np.array([vocab.index(x) if x is not None else -1 for x in labels] or [0])
-    sid, t, code = rows.sid, rows.t, remap[rows.code] if len(rows.code) else rows.code
-    if rows.counts is not None and len(sid):
+    sid, t, kind, counts = rows.sid, rows.t, rows.code, rows.counts
+    if (remap < 0).any():  # kinds that say nothing (a store may have left them in)
+        keep = remap[kind] >= 0
+        sid, t, kind = sid[keep], t[keep], kind[keep]
+        counts = counts[keep] if counts is not None else None
+    if counts is not None and len(sid):
         mild = np.array([MILDNESS.get(v, 0) for v, _ in rows.kinds])
-        score = rows.counts * 10 + mild[rows.code]
+        score = counts * 10 + mild[kind]
         # per (series, hour) the row of the highest score: sort by it within each group
         order = np.lexsort((-score, t, sid))
-        sid, t, code = sid[order], t[order], code[order]
+        sid, t, kind = sid[order], t[order], kind[order]
         head = np.ones(len(sid), dtype=bool)
         head[1:] = (sid[1:] != sid[:-1]) | (t[1:] != t[:-1])
-        sid, t, code = sid[head], t[head], code[head]
-    if (remap < 0).any():  # kinds that say nothing (a store may have left them in)
-        keep = code >= 0
-        sid, t, code = sid[keep], t[keep], code[keep]
-    counts = np.bincount(sid, minlength=len(rows.names))
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        sid, t, kind = sid[head], t[head], kind[head]
+    code = remap[kind] if len(kind) else kind
+    per_series = np.bincount(sid, minlength=len(rows.names))
+    starts = np.concatenate(([0], np.cumsum(per_series)[:-1]))
     pos = np.arange(len(sid)) - starts[sid]
-    width = int(counts.max()) if len(counts) else 0
+    width = int(per_series.max()) if len(per_series) else 0
     codes = np.full((len(rows.names), width), -1, dtype=np.int16)
     times = np.zeros((len(rows.names), width), dtype=np.int64)
     codes[sid, pos] = code
