@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from censorscope import __version__
+import censorscope
 from censorscope.cli import changes, data, helper, lab, measure, rules, unblock
 from censorscope.cli.options import Command
 from censorscope.errors import CensorscopeError
@@ -36,13 +36,21 @@ COMMANDS: tuple[Command, ...] = (
 GROUPS = {"lab": "the emulated internet with censors", "helper": "the control helper"}
 
 
+class _Version(argparse.Action):
+    """--version, read from the installed metadata only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        sys.stdout.write(f"censorscope {censorscope.__version__}\n")  # as argparse's own
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="censorscope",
         description="Find out whether, since when and how an internet platform is "
         "restricted on a network.",
     )
-    p.add_argument("--version", action="version", version=f"censorscope {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     for cmd in COMMANDS:
