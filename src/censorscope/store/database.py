@@ -257,8 +257,7 @@ class Store:
     def observed(self, files: list[str]) -> list[ObservedMeasurement]:
         """OONI observation files (obs_web, and obs_web_ctrl for the control), summed up
         per measurement (store.ooni): data for the verdict table, not verdicts."""
-        web, ctrl = ooni.sort_files(self.db, files)
-        return ooni.read_observed(self.db, web, ctrl)
+        return ooni.read_observed(self.db, ooni.sort_files(self.db, files))
 
     def latest_verdicts(
         self, vantage: str | None = None, skip: Sequence[str] = ()

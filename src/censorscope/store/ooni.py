@@ -10,6 +10,7 @@ present. obs_web_ctrl has the control's rows for the same `measurement_uid`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
@@ -57,18 +58,29 @@ def _failure_class(cols: set[str]) -> str:
     return f"CASE {cases} ELSE 'ok' END" if cases else "'ok'"
 
 
-def sort_files(db: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[list[str], list[str]]:
-    """(obs_web files, obs_web_ctrl files), told apart by their columns; a file that is
-    neither is an error that names it."""
-    web, ctrl = [], []
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """Observation files sorted by table, with the columns every file of a table has."""
+
+    web: list[str]
+    web_columns: set[str]
+    ctrl: list[str] = field(default_factory=list)
+    ctrl_columns: set[str] = field(default_factory=set)
+
+
+def sort_files(db: duckdb.DuckDBPyConnection, files: list[str]) -> Tables:
+    """obs_web and obs_web_ctrl files, told apart by their columns; a file that is neither
+    is an error that names it."""
+    web: dict[str, set[str]] = {}
+    ctrl: dict[str, set[str]] = {}
     for f in files:
         if not Path(f).is_file():
             raise InputError(f, "-", "no such file", "give OONI observation CSVs (obs_web)")
         cols = _columns(db, f)
         if all(c in cols for c in _NEEDED):
-            web.append(f)
+            web[f] = cols
         elif "measurement_uid" in cols and any(f"{s}_success" in cols for s in _STEPS):
-            ctrl.append(f)
+            ctrl[f] = cols
         else:
             missing = [c for c in _NEEDED if c not in cols]
             raise InputError(
@@ -79,25 +91,25 @@ def sort_files(db: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[list[st
             )
     if not web:
         raise InputError(files[0], "-", "only control observations", "add the obs_web files")
-    return web, ctrl
+    return Tables(
+        list(web),
+        set.intersection(*web.values()),
+        list(ctrl),
+        set.intersection(*ctrl.values()) if ctrl else set(),
+    )
 
 
-def read_observed(
-    db: duckdb.DuckDBPyConnection,
-    web: list[str],
-    ctrl: list[str] = (),  # type: ignore[assignment]
-) -> list[ObservedMeasurement]:
+def read_observed(db: duckdb.DuckDBPyConnection, tables: Tables) -> list[ObservedMeasurement]:
     """One summary per measurement of the obs_web files, with its control's from the
     obs_web_ctrl files."""
-    wcols = set.intersection(*(_columns(db, f) for f in web))
+    web, ctrl, wcols = tables.web, tables.ctrl, tables.web_columns
     input_expr = "nullif(any_value(input), '')" if "input" in wcols else "NULL"
     test_expr = "any_value(test_name)" if "test_name" in wcols else "'unknown'"
     org_expr = "any_value(probe_as_org_name)" if "probe_as_org_name" in wcols else "''"
     control_join, control_cols = "", "0, 0"
     if ctrl:
-        ccols = set.intersection(*(_columns(db, f) for f in ctrl))
         control_join = f"""LEFT JOIN (
-            SELECT measurement_uid, count(*) AS c_n, sum({_failed(ccols)}::INT) AS c_f
+            SELECT measurement_uid, count(*) AS c_n, sum({_failed(tables.ctrl_columns)}::INT) AS c_f
             FROM {_reader(ctrl)} GROUP BY measurement_uid) USING (measurement_uid)"""
         control_cols = "coalesce(c_n, 0), coalesce(c_f, 0)"
     sql = f"""
