@@ -54,6 +54,8 @@ VERDICTS: tuple[VerdictName, ...] = get_args(VerdictName)
 METHODS: tuple[Method, ...] = get_args(Method)
 # the verdicts that say a censor restricts the target (onsets, alerts, inference)
 BLOCKING: frozenset[VerdictName] = frozenset({"blocked", "throttled"})
+# the verdicts that say nothing about the target's state (timelines, inference skip them)
+SILENT: tuple[VerdictName, ...] = ("inconclusive",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,19 @@ class Response:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class ServedRequest:
+    """A request as one of our servers received it (net.httpserve over HTTP/1.1, lab.h3 over
+    HTTP/3): what the lab's sites and the helper answer."""
+
+    method: str
+    target: str
+    host: str = ""  # the Host header's name, lower case, without a port
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+    body: bytes = b""
+    peer: str = ""  # the client's address
 
 
 @dataclass(slots=True)

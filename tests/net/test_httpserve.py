@@ -9,17 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from censorscope.net import httpserve
-from censorscope.net.httpserve import Request, response, serve_requests, transfer_size
+from censorscope.net.httpserve import response, serve_requests, transfer_size
+from censorscope.records import ServedRequest
 
-seen: list[Request] = []
+seen: list[ServedRequest] = []
 
 
-def _echo(req: Request) -> bytes:
+def _echo(req: ServedRequest) -> bytes:
     seen.append(req)
     return response(200, f"{req.method} {req.target} {req.host}".encode())
 
 
-async def _later(req: Request) -> bytes:
+async def _later(req: ServedRequest) -> bytes:
     await asyncio.sleep(0)
     return response(200, req.body, keep_alive=False)
 

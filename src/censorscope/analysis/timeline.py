@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from censorscope.records import BLOCKING, Change, CountryChange, Event, RegistryNote
+from censorscope.records import BLOCKING, SILENT, Change, CountryChange, Event, RegistryNote
 
 EPS = 0.1
 PENALTY = 8.0
@@ -31,8 +31,6 @@ WINDOW = 6
 SETTLED = 3  # measurements in a new state before a change at the end of a series counts
 
 
-# verdicts that say nothing about a target's state: left out of every series
-SILENT = ("inconclusive",)
 # An hour's country state is its commonest verdict; on a tie the milder one, so that an
 # even split is never read as blocking.
 MILDNESS = {"accessible": 5, "geo-restricted": 4, "down": 3, "throttled": 2, "blocked": 1}

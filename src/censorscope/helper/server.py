@@ -17,9 +17,9 @@ from typing import Any
 
 from censorscope.helper.certificate import self_signed_context
 from censorscope.inputs.targets import parse_url
-from censorscope.net.httpserve import Request, response, serve_requests
+from censorscope.net.httpserve import response, serve_requests
 from censorscope.probe.measure import Probe, ProbeConfig
-from censorscope.records import Vantage
+from censorscope.records import ServedRequest, Vantage
 
 HELPER_VANTAGE = Vantage("control", 0, "ZZ")
 
@@ -44,11 +44,11 @@ async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0
             await asyncio.gather(api.serve_forever(), tp_server.serve_forever())
 
 
-def _nothing(_req: Request) -> bytes:
+def _nothing(_req: ServedRequest) -> bytes:
     return response(404, b"", keep_alive=False)
 
 
-async def _api(probe: Probe, tp_port: int, req: Request) -> bytes:
+async def _api(probe: Probe, tp_port: int, req: ServedRequest) -> bytes:
     out: dict[str, Any]
     if req.method == "GET" and req.target == "/health":
         status, out = 200, {"ok": True, "throughput_port": tp_port}

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 from censorscope.errors import BadRequest
 from censorscope.lab.relay import Lane, pump
 from censorscope.lab.resolver import Resolver
-from censorscope.net.httpserve import Request, RequestReader, response, serve_requests
+from censorscope.net.httpserve import RequestReader, response, serve_requests
+from censorscope.records import ServedRequest
 
 PROXY_IP = "127.40.0.1"
 RESOLVER_IP = "127.40.0.2"
@@ -40,7 +41,7 @@ class OpenResolver:
         finally:
             writer.transport.abort()
 
-    def doh(self, req: Request) -> bytes:
+    def doh(self, req: ServedRequest) -> bytes:
         parts = urlsplit(req.target)
         param = parse_qs(parts.query).get("dns", [""])[0]
         try:

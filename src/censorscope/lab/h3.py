@@ -13,7 +13,8 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent
 
-from censorscope.net.httpserve import Request, Responder, filler, host_name, transfer_size
+from censorscope.net.httpserve import Responder, filler, host_name, transfer_size
+from censorscope.records import ServedRequest
 
 
 def _split(response: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -52,7 +53,7 @@ class _Session(QuicConnectionProtocol):
     def _answer(self, event: HeadersReceived) -> None:
         assert self._h3 is not None
         fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in event.headers}
-        req = Request(
+        req = ServedRequest(
             method=fields.get(":method", "GET"),
             target=fields.get(":path", "/"),
             host=host_name(fields.get(":authority", "")),

@@ -11,7 +11,8 @@ import ssl
 from censorscope.lab import pages
 from censorscope.lab.ca import Authority
 from censorscope.lab.world import ANY_SITE, World
-from censorscope.net.httpserve import Request, serve_requests
+from censorscope.net.httpserve import serve_requests
+from censorscope.records import ServedRequest
 
 _DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
 HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing lingers
@@ -36,7 +37,7 @@ class Farm:
         elif self.world.any_name and name and _DNS_NAME.match(name):
             sslobj.context = self.authority.server_context((name,))
 
-    def respond(self, req: Request) -> bytes:
+    def respond(self, req: ServedRequest) -> bytes:
         host = req.host.rstrip(".")
         site = self.world.site_of_host.get(host)
         if site is None:
@@ -70,7 +71,7 @@ class PageServer:
         if name:
             sslobj.context = self.interception.server_context((name,))
 
-    def respond(self, req: Request) -> bytes:
+    def respond(self, req: ServedRequest) -> bytes:
         isp = self.isp_of_source.get(req.peer)
         if isp is None:
             return pages.not_found()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import h11
 
 from censorscope.errors import BadRequest
+from censorscope.records import ServedRequest
 
 MAX_TRANSFER = 64 * 1024 * 1024
 STREAM_RECORD = 1400
@@ -37,18 +37,6 @@ _REASONS = {
     451: "Unavailable For Legal Reasons",
     502: "Bad Gateway",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A request as a server sees it (HTTP/1.1 here, HTTP/3 in lab.h3)."""
-
-    method: str
-    target: str
-    host: str = ""  # the Host header's name, lower case, without a port
-    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
-    body: bytes = b""
-    peer: str = ""  # the client's address
 
 
 def response(
@@ -103,7 +91,7 @@ class RequestReader:
         self.reader, self.peer = reader, peer
         self.leftover = b""
 
-    async def next(self, idle: float | None = None) -> Request | None:
+    async def next(self, idle: float | None = None) -> ServedRequest | None:
         """The next request; None when the client closed or went quiet. Raises BadRequest."""
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         if self.leftover:  # (empty bytes would tell h11 the client closed)
@@ -142,7 +130,7 @@ class RequestReader:
         assert start is not None
         self.leftover = bytes(conn.trailing_data[0])
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.headers}
-        return Request(
+        return ServedRequest(
             method=start.method.decode("ascii", "replace"),
             target=start.target.decode("latin-1"),
             host=host_name(headers.get("host", "")),
@@ -153,7 +141,7 @@ class RequestReader:
 
 
 # (request) -> the whole response's bytes; may be a coroutine (the helper measures)
-Responder = Callable[[Request], bytes | Awaitable[bytes]]
+Responder = Callable[[ServedRequest], bytes | Awaitable[bytes]]
 
 
 async def serve_requests(

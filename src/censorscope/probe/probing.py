@@ -10,8 +10,8 @@ from datetime import datetime
 from censorscope.analysis.verdict import decide
 from censorscope.probe.measure import Probe
 from censorscope.probe.rounds import Lab, LabProbeOptions, probe_config
-from censorscope.records import BLOCKING, Target
-from censorscope.rules.inference import Inference, infer, next_probes
+from censorscope.records import Target
+from censorscope.rules.inference import Inference, infer, next_probes, observed_blocked
 from censorscope.scenario import LAB_NETWORKS
 
 
@@ -44,7 +44,7 @@ async def infer_in_lab(
             control.measure(target, info.control.vantage, at, throughput=False),
         )
         v = decide(m, c, LAB_NETWORKS)
-        blocked = None if v.verdict == "inconclusive" else v.verdict in BLOCKING
+        blocked = observed_blocked(v.verdict)
         if blocked is not None:
             observations[name] = blocked
         if on_probe:

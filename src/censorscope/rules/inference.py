@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from censorscope.records import BLOCKING
+from censorscope.records import BLOCKING, SILENT
 from censorscope.rules.match import Matcher, compile_match
 
 MIN_SUBSTRING = 3
@@ -153,11 +153,18 @@ def _mutations(rule: InferredRule) -> set[str]:
     return out
 
 
+def observed_blocked(verdict: str) -> bool | None:
+    """What a verdict tells inference: blocked (blocked or throttled), not, or nothing."""
+    return None if verdict in SILENT else verdict in BLOCKING
+
+
 def observations_from(latest: Iterable[tuple[str, str]]) -> dict[str, bool]:
     """Hostname -> blocked, from (target, verdict) pairs, each target's latest conclusive
-    verdict: a name is blocked when a URL of it is blocked or throttled."""
+    verdict: a name is blocked when a URL of it is."""
     out: dict[str, bool] = {}
     for target, verdict in latest:
-        host = (urlsplit(target).hostname or target).lower()
-        out[host] = out.get(host, False) or verdict in BLOCKING
+        blocked = observed_blocked(verdict)
+        if blocked is not None:
+            host = (urlsplit(target).hostname or target).lower()
+            out[host] = out.get(host, False) or blocked
     return out
