@@ -117,9 +117,7 @@ async def get(
     start = time.monotonic()
     try:
         headers = [("Host", host), ("User-Agent", USER_AGENT), ("Accept", "*/*")]
-        page = fetch(
-            conn, "GET", path, headers, into=got, max_body=MAX_BODY, digest=True, keep=PAGE_KEEP
-        )
+        page = fetch(conn, "GET", path, headers, into=got, max_body=MAX_BODY, digest=True)
         await asyncio.wait_for(page, timeout)
     except Exception as exc:  # noqa: BLE001 - every failure becomes data
         req.failure = http_failure(exc)
