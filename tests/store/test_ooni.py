@@ -33,7 +33,9 @@ def _write(tmp: Path, name: str, text: str) -> str:
 def test_observations_with_their_control(tmp_path: Path) -> None:
     files = [_write(tmp_path, "ctrl.csv.gz", CTRL), _write(tmp_path, "web.csv.gz", WEB)]
     with Store(tmp_path / "s.duckdb") as store:
-        got = {o.measurement_id: o for o in store.observed(files)}
+        observed, problems = store.observed(files)
+    got = {o.measurement_id: o for o in observed}
+    assert problems == []
     assert (got["m1"].endpoints, got["m1"].failed, got["m1"].failure_class) == (2, 2, "tcp")
     assert (got["m1"].control_endpoints, got["m1"].control_failed) == (1, 0)
     assert (got["m2"].failed, got["m2"].control_endpoints) == (0, 0)
@@ -47,3 +49,16 @@ def test_a_file_that_is_no_observation_table_is_named(tmp_path: Path) -> None:
     with Store(":memory:") as store, pytest.raises(InputError) as exc:
         store.observed([str(bad)])
     assert str(bad) in str(exc.value) and "obs_web" in str(exc.value)
+
+
+def test_an_unreadable_file_beside_good_ones_is_left_out_and_said(tmp_path: Path) -> None:
+    web = _write(
+        tmp_path, "web.csv.gz", WEB + "m4,https://t.me/,web_connectivity,,KE,,,1.2.3.4,443,,,,,\n"
+    )
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(Path(web).read_bytes()[:40])  # a download cut short
+    with Store(":memory:") as store:
+        observed, problems = store.observed([str(cut), web])
+    assert {o.measurement_id for o in observed} == {"m1", "m2", "m3"}
+    assert str(cut) in problems[0] and "cut short" in problems[0]
+    assert "1 measurement(s) left out" in problems[1]  # m4: no time, no ASN

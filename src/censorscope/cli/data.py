@@ -34,10 +34,13 @@ def _configure_import(p: argparse.ArgumentParser) -> None:
     add_db(p)
 
 
-def import_ooni(store: Store, files: list[str]) -> int:
+def import_ooni(store: Store, files: list[str], err: Console | None = None) -> int:
     """OONI observations into the store, each measurement judged by the verdict table
-    (rules ooni.*). Returns how many measurements were added."""
-    observed = store.observed(files)
+    (rules ooni.*); what was left out is said on `err`. Returns how many were added."""
+    observed, problems = store.observed(files)
+    if err is not None:
+        for problem in problems:
+            err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
     for o in observed:
         store.add_verdict(decide_observed(o), o.measurement_id)
     store.flush()
@@ -46,7 +49,7 @@ def import_ooni(store: Store, files: list[str]) -> int:
 
 def _import(args: argparse.Namespace, err: Console) -> int:
     with Store(args.db) as store:
-        n = import_ooni(store, args.files)
+        n = import_ooni(store, args.files, err)
     err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
     return 0
 

@@ -254,10 +254,19 @@ class Store:
         """A verdict on a measurement kept elsewhere (another tool's, by its id)."""
         self._v.append(self._verdict_row(v, measurement_id))
 
-    def observed(self, files: list[str]) -> list[ObservedMeasurement]:
+    def observed(self, files: list[str]) -> tuple[list[ObservedMeasurement], list[str]]:
         """OONI observation files (obs_web, and obs_web_ctrl for the control), summed up
-        per measurement (store.ooni): data for the verdict table, not verdicts."""
-        return ooni.read_observed(self.db, ooni.sort_files(self.db, files))
+        per measurement (store.ooni): data for the verdict table, not verdicts. Also the
+        problems met: files left out, measurements without a readable time or ASN."""
+        tables = ooni.sort_files(self.db, files)
+        observed, unreadable = ooni.read_observed(self.db, tables)
+        problems = list(tables.problems)
+        if unreadable:
+            problems.append(
+                f"{', '.join(tables.web)}: {unreadable} measurement(s) left out: no readable"
+                " measurement_start_time or probe_asn"
+            )
+        return observed, problems
 
     def latest_verdicts(
         self, vantage: str | None = None, skip: Sequence[str] = ()

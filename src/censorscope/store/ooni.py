@@ -33,7 +33,12 @@ def _columns(db: duckdb.DuckDBPyConnection, file: str) -> set[str]:
     try:
         rows = db.execute(f"DESCRIBE SELECT * FROM {_reader([file])}").fetchall()
     except duckdb.Error as exc:
-        raise InputError(file, "-", f"not a CSV DuckDB can read: {exc}") from None
+        raise InputError(
+            file,
+            "-",
+            "not readable as CSV: " + str(exc).splitlines()[0],
+            "check that it is a whole CSV or CSV.GZ export (a download cut short ends early)",
+        ) from None
     return {r[0] for r in rows}
 
 
@@ -66,42 +71,63 @@ class Tables:
     web_columns: set[str]
     ctrl: list[str] = field(default_factory=list)
     ctrl_columns: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)  # files left out, and why
 
 
 def sort_files(db: duckdb.DuckDBPyConnection, files: list[str]) -> Tables:
-    """obs_web and obs_web_ctrl files, told apart by their columns; a file that is neither
-    is an error that names it."""
+    """obs_web and obs_web_ctrl files, told apart by their columns. A file that is neither,
+    or cannot be read, is left out with a problem that names it; only when no obs_web
+    file is left is that an error."""
     web: dict[str, set[str]] = {}
     ctrl: dict[str, set[str]] = {}
+    problems: list[InputError] = []
     for f in files:
-        if not Path(f).is_file():
-            raise InputError(f, "-", "no such file", "give OONI observation CSVs (obs_web)")
-        cols = _columns(db, f)
+        try:
+            cols = _kind_of(db, f)
+        except InputError as exc:
+            problems.append(exc)
+            continue
         if all(c in cols for c in _NEEDED):
             web[f] = cols
-        elif "measurement_uid" in cols and any(f"{s}_success" in cols for s in _STEPS):
-            ctrl[f] = cols
         else:
-            missing = [c for c in _NEEDED if c not in cols]
-            raise InputError(
-                f,
-                "header",
-                f"not an OONI obs_web or obs_web_ctrl table (no {missing})",
-                "export the obs_web table (and obs_web_ctrl for the control)",
-            )
+            ctrl[f] = cols
     if not web:
+        if problems:
+            raise problems[0]
         raise InputError(files[0], "-", "only control observations", "add the obs_web files")
     return Tables(
         list(web),
         set.intersection(*web.values()),
         list(ctrl),
         set.intersection(*ctrl.values()) if ctrl else set(),
+        [str(p) for p in problems],
     )
 
 
-def read_observed(db: duckdb.DuckDBPyConnection, tables: Tables) -> list[ObservedMeasurement]:
+def _kind_of(db: duckdb.DuckDBPyConnection, file: str) -> set[str]:
+    """The columns of an observation file; InputError if it is none."""
+    if not Path(file).is_file():
+        raise InputError(file, "-", "no such file", "give OONI observation CSVs (obs_web)")
+    cols = _columns(db, file)
+    is_web = all(c in cols for c in _NEEDED)
+    is_ctrl = "measurement_uid" in cols and any(f"{s}_success" in cols for s in _STEPS)
+    if not (is_web or is_ctrl):
+        missing = [c for c in _NEEDED if c not in cols]
+        raise InputError(
+            file,
+            "header",
+            f"not an OONI obs_web or obs_web_ctrl table (no {missing})",
+            "export the obs_web table (and obs_web_ctrl for the control)",
+        )
+    return cols
+
+
+def read_observed(
+    db: duckdb.DuckDBPyConnection, tables: Tables
+) -> tuple[list[ObservedMeasurement], int]:
     """One summary per measurement of the obs_web files, with its control's from the
-    obs_web_ctrl files."""
+    obs_web_ctrl files; and how many measurements had no readable time or ASN (left out,
+    counted)."""
     web, ctrl, wcols = tables.web, tables.ctrl, tables.web_columns
     input_expr = "nullif(any_value(input), '')" if "input" in wcols else "NULL"
     test_expr = "any_value(test_name)" if "test_name" in wcols else "'unknown'"
@@ -127,12 +153,17 @@ def read_observed(db: duckdb.DuckDBPyConnection, tables: Tables) -> list[Observe
             FROM (SELECT *, {_failure_class(wcols)} AS cls FROM {_reader(web)})
             GROUP BY measurement_uid
         ) {control_join}
-        WHERE t IS NOT NULL AND asn IS NOT NULL
         ORDER BY t, measurement_uid"""
     try:
         rows = db.execute(sql).fetchall()
     except duckdb.Error as exc:
-        raise InputError(web[0], "-", f"cannot read OONI observations: {exc}") from None
+        raise InputError(
+            ", ".join(web),
+            "-",
+            "cannot read OONI observations: " + str(exc).splitlines()[0],
+            "check that each is a whole CSV or CSV.GZ export of the obs_web table",
+        ) from None
+    readable = [r for r in rows if r[4] is not None and r[2] is not None]
     return [
         ObservedMeasurement(
             measurement_id=uid,
@@ -147,5 +178,5 @@ def read_observed(db: duckdb.DuckDBPyConnection, tables: Tables) -> list[Observe
             control_endpoints=int(cn),
             control_failed=int(cf),
         )
-        for uid, target, asn, cc, t, n, f, cls, org, cn, cf in rows
-    ]
+        for uid, target, asn, cc, t, n, f, cls, org, cn, cf in readable
+    ], len(rows) - len(readable)
