@@ -123,6 +123,7 @@ class DnsQuery:
     answers: list[str] = field(default_factory=list)
     failure: str | None = None
     t: float = 0.0
+    asns: list[int] = field(default_factory=list)  # per answer where known (OONI's `asn`)
 
 
 @dataclass(slots=True)
@@ -142,6 +143,7 @@ class TlsHandshake:
     cipher_suite: str = ""
     peer_certificate_sha256: str = ""
     t: float = 0.0
+    no_tls_verify: bool = False  # OONI's flag: the certificate was not checked
     # OONI's network_events of the handshake: (seconds since it began, bytes) per read;
     # empty when the TLS stack does not expose its reads
     reads: list[tuple[float, int]] = field(default_factory=list)
@@ -223,6 +225,7 @@ class Measurement:
     throughput: list[Throughput] = field(default_factory=list)
     resolver_alive: bool = True
     runtime: float = 0.0
+    test_name: str = "web_connectivity"
 
     def to_dict(self) -> dict[str, Any]:
         # shallow per step: dataclasses.asdict deep-copies and dominated campaign profiles
@@ -250,6 +253,25 @@ class Measurement:
         for hs in kw["tls_handshakes"]:
             hs.reads = [tuple(r) for r in hs.reads]  # type: ignore[misc]
         return cls(**kw)
+
+
+@dataclass(slots=True)
+class Imported:
+    """A measurement of another tool (OONI, Censored Planet) as read from its file: the
+    steps as our Measurement (and its control's), where it came from, and the tool's own
+    judgement kept beside ours."""
+
+    tool: str  # "ooni" | "censoredplanet"
+    source: str  # FILE:LINE, or FILE for a file of one measurement
+    uid: str  # OONI's measurement_uid, else report_id and input
+    measurement: Measurement
+    control: Measurement | None = None
+    theirs: dict[str, Any] = field(default_factory=dict)  # OONI: blocking, accessible, ...
+    # for tests without web steps (telegram, signal, tor, ...): what their keys say, read
+    # by the verdict table's app.* rules; None for web measurements
+    app: dict[str, Any] | None = None
+    # for Censored Planet's records: what the record says (analysis.scans reads it)
+    scan: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

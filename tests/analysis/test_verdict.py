@@ -138,14 +138,20 @@ def test_ooni_handshake_metric_classifies_the_throttled_twitter_trace() -> None:
     slow = m(**OK, tls="generic_timeout_error")
     slow.tls_handshakes[0].reads = [(5.78, 517), (5.78, 507), (9.47, 848)]
     slow.tls_handshakes[0].t = 10.16
-    v = decide(slow, m(**OK))
+    # a lone slow trace is evidence, not a verdict; beside fast peers it is throttling, and
+    # when the whole network crawled that hour it is congestion
+    alone = decide(slow, m(**OK))
+    assert (alone.verdict, alone.rule) == ("inconclusive", "throttle.handshake.alone")
+    assert alone.evidence["handshake_kbps"] > 0
+    assert decide(slow, m(**OK), peers="slow").rule == "slow.network"
+    v = decide(slow, m(**OK), peers="fast")
     assert (v.verdict, v.rule) == ("throttled", "throttle.handshake")
     assert round(v.rate_kbps or 0, 2) == round(1872 * 8 / 1000 / 9.47, 2)
     assert v.evidence["v_failure"] == "generic_timeout_error"  # the facts stay in evidence
     fast = m(**OK)
     fast.tls_handshakes[0].reads = [(0.031, 517), (0.032, 2900), (0.045, 1300)]
     fast.tls_handshakes[0].t = 0.05
-    assert decide(fast, m(**OK)).rule == "ok"
+    assert decide(fast, m(**OK), peers="fast").rule == "ok"
     reset = m(**OK, tls="connection_reset")  # no slow reads: blocking, not throttling
     reset.tls_handshakes[0].reads = [(0.02, 0)]
     assert decide(reset, m(**OK)).rule == "tls.failure"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from censorscope.analysis.timeline import SILENT, find_changes, series
-from censorscope.cli.data import import_ooni
+from censorscope.cli.imports import import_observations as import_ooni
 from censorscope.records import Change
 from censorscope.store.database import Store
 

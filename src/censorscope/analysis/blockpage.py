@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -88,3 +89,22 @@ def is_bogon(address: str, exempt: tuple[str, ...] = ()) -> bool:
     if any(ip in ipaddress.ip_network(net) for net in exempt):
         return False
     return not ip.is_global
+
+
+@functools.cache
+def cp_signatures() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Censored Planet's blockpage signatures (data/censoredplanet/), name and pattern."""
+    text = (
+        resources.files("censorscope")
+        .joinpath("data/censoredplanet/blockpage_signatures.json")
+        .read_text("utf-8")
+    )
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return tuple((r["fingerprint"], re.compile(r["pattern"])) for r in rows)
+
+
+@functools.lru_cache(maxsize=4096)
+def match_cp(page: str) -> str | None:
+    """The first of Censored Planet's blockpage signatures found in a page (its headers
+    and body as text), or None."""
+    return next((name for name, rx in cp_signatures() if rx.search(page)), None)

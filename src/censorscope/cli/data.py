@@ -1,5 +1,5 @@
-"""`censorscope import|events|anomalies`: other tools' data in, the registry of events,
-drops in traffic series."""
+"""`censorscope events|anomalies|examples`: the registry of events, drops in traffic
+series, the shipped examples."""
 
 from __future__ import annotations
 
@@ -12,46 +12,14 @@ from pathlib import Path
 from rich.console import Console
 
 from censorscope.analysis.traffic import detect_drops
-from censorscope.analysis.verdict import decide_observed
 from censorscope.cli import output
-from censorscope.cli.options import Command, add_db, add_events
+from censorscope.cli.options import Command, add_events
 from censorscope.errors import InputError
 from censorscope.inputs.events import load_events
 from censorscope.inputs.scenario import SHIPPED
 from censorscope.inputs.traffic import read_series
-from censorscope.store import Store
 
 EXAMPLES = SHIPPED.parent / "examples"
-
-
-def _configure_import(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "files",
-        nargs="+",
-        help="OONI observation CSVs (.csv or .csv.gz): obs_web, and obs_web_ctrl for the control",
-    )
-    p.add_argument("--format", choices=["ooni-obs"], default="ooni-obs")
-    add_db(p)
-
-
-def import_ooni(store: Store, files: list[str], err: Console | None = None) -> int:
-    """OONI observations into the store, each measurement judged by the verdict table
-    (rules ooni.*); what was left out is said on `err`. Returns how many were added."""
-    observed, problems = store.observed(files)
-    if err is not None:
-        for problem in problems:
-            err.print(f"[yellow]skipped:[/] {problem}", highlight=False)
-    for o in observed:
-        store.add_verdict(decide_observed(o), o.measurement_id)
-    store.flush()
-    return len(observed)
-
-
-def _import(args: argparse.Namespace, err: Console) -> int:
-    with Store(args.db) as store:
-        n = import_ooni(store, args.files, err)
-    err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
-    return 0
 
 
 def _configure_anomalies(p: argparse.ArgumentParser) -> None:
@@ -118,9 +86,6 @@ def _examples(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-IMPORT = Command(
-    "import", "bring other tools' measurements into the store", _configure_import, _import
-)
 ANOMALIES = Command(
     "anomalies", "drops in traffic series (CSV or IODA JSON)", _configure_anomalies, _anomalies
 )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 import censorscope
-from censorscope.cli import changes, data, helper, lab, measure, rules, unblock
+from censorscope.cli import changes, data, helper, imports, lab, measure, rules, unblock
 from censorscope.cli.options import Command
 from censorscope.errors import CensorscopeError
 from censorscope.lab import packets
@@ -26,7 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     changes.REPORT,
     rules.AUDIT,
     rules.INFER,
-    data.IMPORT,
+    imports.IMPORT,
     data.ANOMALIES,
     data.EVENTS,
     data.EXAMPLES_COMMAND,

@@ -2,8 +2,11 @@
 
 `measurements` holds one row per measurement with the raw steps laid out as OONI's
 web_connectivity test keys (`queries`, `tcp_connect`, `tls_handshakes`, `requests`) plus
-`throughput`; control measurements are rows too (`role = 'control'`). `verdicts` holds
-one row per (vantage, target, time) with the deciding rule and its evidence. Times are
+`throughput`; control measurements are rows too (`role = 'control'`). Another tool's
+measurements (OONI, Censored Planet) carry `tool`, `source` (FILE:LINE), `uid` (OONI's
+measurement_uid), `theirs` (the tool's own judgement) and, for app tests, `app` (what
+their keys say). `verdicts` holds one row per (vantage, target, time) with the deciding
+rule and its evidence. Times are
 stored as UTC TIMESTAMPs. No local
 address is ever written: the probe does not record one.
 """
@@ -24,7 +27,7 @@ import numpy as np
 
 from censorscope.analysis.timeline import VerdictRows
 from censorscope.errors import StoreError
-from censorscope.records import Measurement, ObservedMeasurement, Verdict
+from censorscope.records import Imported, Measurement, ObservedMeasurement, Verdict
 from censorscope.store import ooni
 from censorscope.store.sql import literal
 
@@ -48,6 +51,11 @@ CREATE TABLE IF NOT EXISTS measurements (
     requests JSON,
     throughput JSON
 );
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS tool VARCHAR;
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS source VARCHAR;
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS uid VARCHAR;
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS theirs JSON;
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS app JSON;
 CREATE TABLE IF NOT EXISTS alerts (
     key VARCHAR PRIMARY KEY,
     sent TIMESTAMP
@@ -105,6 +113,17 @@ class Store:
             self.flush()
         return mid
 
+    def add_imported(self, i: Imported, v: Verdict) -> str:
+        """Another tool's measurement with its control and our verdict on it."""
+        control_id = None
+        if i.control is not None:
+            control_id = self._add_measurement(i.control, "control", None, i)
+        mid = self._add_measurement(i.measurement, "vantage", control_id, i)
+        self._v.append(self._verdict_row(v, mid))
+        if len(self._m) >= 2000:
+            self.flush()
+        return mid
+
     def _verdict_row(self, v: Verdict, mid: str) -> tuple[Any, ...]:
         return (
             mid,
@@ -121,7 +140,9 @@ class Store:
             json.dumps(v.to_dict()["evidence"]),
         )
 
-    def _add_measurement(self, m: Measurement, role: str, control_id: str | None) -> str:
+    def _add_measurement(
+        self, m: Measurement, role: str, control_id: str | None, i: Imported | None = None
+    ) -> str:
         mid = uuid.uuid4().hex
         d = m.to_dict()
         self._m.append(
@@ -129,7 +150,7 @@ class Store:
                 mid,
                 self.run_id,
                 role,
-                "web_connectivity",
+                m.test_name,
                 _utc(m.time),
                 m.input,
                 m.vantage,
@@ -139,6 +160,11 @@ class Store:
                 m.runtime,
                 control_id,
                 *(json.dumps(d[k]) for k in _STEPS),
+                i.tool if i else None,
+                i.source if i else None,
+                i.uid if i else None,
+                json.dumps(i.theirs) if i else None,
+                json.dumps(i.app) if i and i.app is not None else None,
             )
         )
         return mid
@@ -184,6 +210,7 @@ class Store:
                 time=r["measurement_start_time"].replace(tzinfo=UTC).isoformat(),
                 resolver_alive=r["resolver_alive"],
                 runtime=r["runtime"],
+                test_name=r["test_name"] or "web_connectivity",
             )
             out.append(Measurement.from_dict(d))
         return out

@@ -1,0 +1,146 @@
+"""Measurement files of other tools (OONI's raw measurements, Censored Planet's results),
+read as a stream of JSON documents.
+
+A path is a `.json` file (one measurement, a list of them, or JSON lines under that
+name), a `.jsonl` or `.jsonl.gz` file, or a directory walked recursively (OONI's raw
+layout `raw/YYYYMMDD/HH/CC/TESTNAME/*.jsonl.gz`). Lines are read one at a time, so
+memory stays flat whatever the file size. What cannot be read is yielded as a Problem
+naming the file, the line and the reason; reading goes on with the next line or file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+MAX_LINE = 5 * 1024 * 1024  # OONI's largest web_connectivity lines are about 1 MB
+MAX_JSON = 256 * 1024 * 1024  # a .json document (not lines) read whole up to this
+SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    source: str  # FILE:LINE, FILE[i] for the i-th of a JSON list, FILE for a lone object
+    doc: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    source: str
+    why: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.why}" + (f" ({self.fix})" if self.fix else "")
+
+
+def files(paths: list[str]) -> Iterator[Path | Problem]:
+    """The measurement files under the paths given, in order; the rest as problems."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                for name in sorted(names):
+                    f = Path(root) / name
+                    if name.endswith(SUFFIXES):
+                        yield f
+                    else:
+                        yield Problem(str(f), "not a .json, .jsonl or .jsonl.gz file: left out")
+        elif path.exists():
+            yield path
+        else:
+            yield Problem(p, "no such file or directory")
+
+
+def documents(path: Path) -> Iterator[Document | Problem]:
+    """Every JSON document of one file, or the problem met at its place."""
+    name = str(path)
+    try:
+        with path.open("rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
+            if not gz and path.suffix == ".json":
+                yield from _json_file(name, stream)
+            else:
+                yield from _lines(name, stream)
+    except OSError as exc:
+        yield Problem(name, f"cannot read: {exc.strerror or exc}")
+
+
+def _json_file(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
+    head = stream.read(MAX_JSON + 1)
+    if len(head) > MAX_JSON:
+        stream.seek(0)
+        yield from _lines(name, stream)  # too big to be one document: read it as lines
+        return
+    try:
+        doc = orjson.loads(head)
+    except orjson.JSONDecodeError as exc:
+        if "after document" in str(exc) or "trailing" in str(exc).lower():
+            stream.seek(0)  # several documents, one per line, in a .json file
+            yield from _lines(name, stream)
+            return
+        line = head[: _pos(exc)].count(b"\n") + 1
+        yield Problem(f"{name}:{line}", f"not JSON: {_msg(exc)}", "give OONI's raw JSON or JSONL")
+        return
+    if isinstance(doc, list):
+        for i, item in enumerate(doc, 1):
+            yield Document(f"{name}[{i}]", item)
+    else:
+        yield Document(name, doc)
+
+
+def _lines(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
+    n = 0
+    try:
+        while True:
+            line = stream.readline(MAX_LINE + 1)
+            if not line:
+                return
+            n += 1
+            if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                size = len(line) + _skip_rest(stream)
+                yield Problem(
+                    f"{name}:{n}",
+                    f"a line of {size / 1e6:.1f} MB, over the {MAX_LINE // 2**20} MiB limit",
+                    "a measurement this large is not OONI's; the line is left out",
+                )
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield Document(f"{name}:{n}", orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                yield Problem(f"{name}:{n}", f"not JSON: {_msg(exc)}")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        yield Problem(
+            f"{name}:{n + 1}",
+            f"the gzip stream breaks off ({exc}); {n} line(s) before it were read",
+            "download the file again",
+        )
+
+
+def _skip_rest(stream: IO[bytes]) -> int:
+    skipped = 0
+    while True:
+        chunk = stream.readline(1 << 20)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def _pos(exc: orjson.JSONDecodeError) -> int:
+    return int(getattr(exc, "pos", 0) or 0)
+
+
+def _msg(exc: orjson.JSONDecodeError) -> str:
+    return str(exc).split(":")[0][:80]

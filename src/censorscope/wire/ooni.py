@@ -1,0 +1,509 @@
+"""OONI's data format (base envelope and test keys, data_format_version 0.2.0 and 0.3.x)
+read into censorscope's records. Pure: a parsed JSON document in, records out.
+
+web_connectivity 0.4.x and 0.5 ("LTE") and urlgetter become a Measurement of the probe's
+steps (every DNS engine, the redirect chain oldest hop first, handshake reads from the
+network events) and, for web_connectivity, a Measurement of the test helper's control
+(its DNS answers with their ASN from `ip_info`, TCP, TLS and HTTP). The app tests
+(telegram, signal, whatsapp, facebook_messenger, tor, ...) keep what their keys say in
+`Imported.app`, for the verdict table's app.* rules. OONI's own judgement goes, as given,
+into `Imported.theirs`. Spec: github.com/ooni/spec (data-formats, nettests).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from censorscope.records import (
+    DnsQuery,
+    HttpRequest,
+    Imported,
+    Measurement,
+    TcpConnect,
+    TlsHandshake,
+)
+
+BODY_KEPT = 4096  # bytes of each body kept: blockpage and page signatures sit early
+_VERSION = re.compile(r"0\.[23]\.\d+\Z")
+_TITLE = re.compile(r"<title[^>]*>([^<]{1,512})</title>", re.IGNORECASE)
+# tests whose keys hold the web steps of one input, judged as a Measurement
+WEB_TESTS = ("web_connectivity", "urlgetter")
+# the keys of OONI's own judgement, kept beside ours, per test
+THEIRS: dict[str, tuple[str, ...]] = {
+    "web_connectivity": ("blocking", "accessible", "x_blocking_flags", "control_failure"),
+    "urlgetter": ("failure",),
+    "telegram": ("telegram_tcp_blocking", "telegram_http_blocking", "telegram_web_status"),
+    "signal": ("signal_backend_status", "signal_backend_failure"),
+    "whatsapp": (
+        "registration_server_status",
+        "whatsapp_endpoints_status",
+        "whatsapp_web_status",
+        "whatsapp_web_failure",
+    ),
+    "facebook_messenger": ("facebook_tcp_blocking", "facebook_dns_blocking"),
+    "vanilla_tor": ("success", "failure"),
+    "torsf": ("success", "failure"),
+    "dnscheck": ("bootstrap_failure",),
+}
+
+
+class FormatProblem(ValueError):
+    """A document that is not an OONI measurement this reader knows: why, and the fix."""
+
+    def __init__(self, why: str, fix: str = "") -> None:
+        super().__init__(why)
+        self.why, self.fix = why, fix
+
+
+def parse(doc: Any, source: str) -> Imported:
+    """One OONI measurement (a decoded JSON object) as records, or FormatProblem."""
+    if not isinstance(doc, dict):
+        raise FormatProblem(f"a JSON {type(doc).__name__}, not a measurement object")
+    test_name = doc.get("test_name")
+    if not isinstance(test_name, str) or not test_name:
+        raise FormatProblem(
+            "no test_name: not an OONI measurement",
+            "give OONI's raw measurements (s3://ooni-data-eu-fra/raw/...), not API listings",
+        )
+    version = doc.get("data_format_version")
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise FormatProblem(
+            f"unknown data_format_version {version!r}", "this reader knows 0.2.0 and 0.3.x"
+        )
+    tk = doc.get("test_keys")
+    if not isinstance(tk, dict):
+        raise FormatProblem("no test_keys object: the measurement holds no results")
+    time = _time(doc.get("measurement_start_time"))
+    asn = _asn(doc.get("probe_asn"))
+    cc = doc.get("probe_cc") if isinstance(doc.get("probe_cc"), str) else "ZZ"
+    raw_input = doc.get("input")
+    target = raw_input if isinstance(raw_input, str) and raw_input else test_name
+    uid = doc.get("measurement_uid") or doc.get("id") or ""
+    if not isinstance(uid, str) or not uid:
+        uid = f"{doc.get('report_id') or ''} {target}".strip()
+    m = Measurement(
+        input=target,
+        vantage=f"AS{asn}",
+        probe_asn=asn,
+        probe_cc=cc or "ZZ",
+        time=time,
+        runtime=_num(doc.get("test_runtime")),
+        test_name=test_name,
+    )
+    theirs = {k: tk.get(k) for k in THEIRS.get(test_name, ("failure",)) if k in tk}
+    out = Imported("ooni", source, uid, m, theirs=theirs)
+    try:
+        if test_name in WEB_TESTS:
+            _steps(m, tk)
+            if test_name == "web_connectivity":
+                out.control = _control(tk, m)
+        else:
+            out.app = app_state(test_name, tk)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # a key of the wrong type deep in the test keys: say which, keep the line apart
+        raise FormatProblem(f"malformed test_keys ({type(exc).__name__}: {exc})") from exc
+    return out
+
+
+def _time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise FormatProblem("no measurement_start_time", "OONI writes 'YYYY-MM-DD HH:MM:SS'")
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FormatProblem(
+            f"measurement_start_time {value[:40]!r} is not a time",
+            "OONI writes 'YYYY-MM-DD HH:MM:SS' in UTC",
+        ) from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _asn(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.upper().startswith("AS") and value[2:].isdigit():
+        return int(value[2:])
+    return 0
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    """A body as OONI writes it: a string, or {"format": "base64", "data": ...}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value.get("format") == "base64":
+        try:
+            data = str(value.get("data") or "")
+            data += "=" * (-len(data) % 4)  # some probes left the padding out
+            return base64.b64decode(data).decode("utf-8", "replace")
+        except ValueError:
+            return ""
+    return ""
+
+
+def _headers(resp: dict[str, Any]) -> dict[str, str]:
+    h = resp.get("headers")
+    if isinstance(h, dict):
+        return {str(k): _text(v) if not isinstance(v, list) else _text(v[0]) for k, v in h.items()}
+    pairs = resp.get("headers_list")
+    if isinstance(pairs, list):
+        return {str(p[0]): _text(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2}
+    return {}
+
+
+def _steps(m: Measurement, tk: dict[str, Any]) -> None:
+    for q in _list(tk.get("queries")):
+        answers, asns = [], []
+        for a in _list(q.get("answers")):
+            ip = a.get("ipv4") or a.get("ipv6")
+            if a.get("answer_type") in ("A", "AAAA") and isinstance(ip, str):
+                answers.append(ip)
+                asns.append(a.get("asn") if isinstance(a.get("asn"), int) else 0)
+        engine = str(q.get("engine") or "system")
+        m.queries.append(
+            DnsQuery(
+                hostname=str(q.get("hostname") or ""),
+                resolver=str(q.get("resolver_address") or engine),
+                engine=engine,
+                answers=answers,
+                failure=q.get("failure"),
+                t=_num(q.get("t")),
+                asns=asns,
+            )
+        )
+    for c in _list(tk.get("tcp_connect")):
+        status = obj(c.get("status"))
+        m.tcp_connect.append(
+            TcpConnect(
+                ip=str(c.get("ip") or ""),
+                port=int(c.get("port") or 0),
+                failure=status.get("failure"),
+                t=_num(c.get("t")),
+            )
+        )
+    events = _list(tk.get("network_events"))
+    for h in _list(tk.get("tls_handshakes")):
+        m.tls_handshakes.append(_handshake(h, events))
+    # OONI lists the redirect chain newest first; ours runs from the first hop to the last
+    for r in reversed(_list(tk.get("requests"))):
+        req = obj(r.get("request"))
+        resp = obj(r.get("response"))
+        m.requests.append(_request(str(req.get("url") or ""), r, resp))
+    # a step that failed before it was logged is only in the summary keys (v0.4)
+    dns_failure = tk.get("dns_experiment_failure")
+    if not m.queries and isinstance(dns_failure, str):
+        m.queries.append(
+            DnsQuery(hostname="", resolver="system", engine="system", failure=dns_failure)
+        )
+    http_failure = tk.get("http_experiment_failure") or tk.get("failure")
+    if not m.requests and isinstance(http_failure, str):
+        m.requests.append(HttpRequest(url=m.input, failure=http_failure))
+
+
+def _request(url: str, r: dict[str, Any], resp: dict[str, Any]) -> HttpRequest:
+    body = _text(resp.get("body"))
+    raw = body.encode("utf-8", "surrogatepass")
+    title = _TITLE.search(body)
+    code = resp.get("code")
+    return HttpRequest(
+        url=url,
+        address=str(r.get("address") or ""),
+        failure=r.get("failure"),
+        status_code=code if isinstance(code, int) and code > 0 else 0,
+        headers=_headers(resp),
+        title=title.group(1).strip() if title else "",
+        body_length=len(raw),
+        body_sha256=hashlib.sha256(raw).hexdigest() if raw else "",
+        body=raw[:BODY_KEPT].decode("utf-8", "ignore"),
+        t=_num(r.get("t")),
+    )
+
+
+def _handshake(h: dict[str, Any], events: list[dict[str, Any]]) -> TlsHandshake:
+    """A handshake with its reads (seconds since it began, bytes), from the network events
+    on its address: OONI's throttling metric is computed on them."""
+    address = str(h.get("address") or "")
+    end = _num(h.get("t"))
+    start = h.get("t0") if isinstance(h.get("t0"), int | float) else None
+    if start is None:
+        # v0.4 has no t0: the handshake began when its TCP connect (or tls start) ended
+        starts = [
+            _num(e.get("t"))
+            for e in events
+            if e.get("operation") in ("connect", "tls_handshake_start")
+            and e.get("address", address) == address
+            and _num(e.get("t")) <= end
+        ]
+        start = max(starts) if starts else end
+    tid = h.get("transaction_id")
+    reads = [
+        (round(_num(e.get("t")) - start, 6), int(e.get("num_bytes") or 0))
+        for e in events
+        if e.get("operation") == "read"
+        and e.get("address") == address
+        and (tid is None or e.get("transaction_id", tid) == tid)
+        and start <= _num(e.get("t")) <= end + 1e-6
+    ]
+    certs = h.get("peer_certificates")
+    sha = ""
+    if isinstance(certs, list) and certs and isinstance(certs[0], dict):
+        try:
+            sha = hashlib.sha256(base64.b64decode(certs[0].get("data") or "")).hexdigest()
+        except ValueError:
+            sha = ""
+    return TlsHandshake(
+        address=address,
+        server_name=str(h.get("server_name") or ""),
+        failure=h.get("failure"),
+        tls_version=str(h.get("tls_version") or ""),
+        cipher_suite=str(h.get("cipher_suite") or ""),
+        peer_certificate_sha256=sha,
+        t=round(max(0.0, end - start), 6),
+        reads=reads,
+        no_tls_verify=bool(h.get("no_tls_verify")),
+    )
+
+
+def split_endpoint(endpoint: str) -> tuple[str, int]:
+    """ "1.2.3.4:443" or "[2001:db8::1]:443" -> (address, port)."""
+    host, _, port = endpoint.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else 0
+
+
+def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
+    c = tk.get("control")
+    if not isinstance(c, dict) or not c or tk.get("control_failure"):
+        return None
+    ctl = Measurement(
+        input=m.input,
+        vantage="control",
+        probe_asn=0,
+        probe_cc="",
+        time=m.time,
+        test_name=m.test_name,
+    )
+    ip_info = obj(c.get("ip_info"))
+    dns = obj(c.get("dns")) if isinstance(c.get("dns"), dict) else None
+    host = m.queries[0].hostname if m.queries else ""
+    if dns is not None:
+        # the v0.4 helper lists CNAMEs among the addresses: keep the addresses
+        addrs = [a for a in dns.get("addrs") or [] if isinstance(a, str) and _is_ip(a)]
+        ctl.queries.append(
+            DnsQuery(
+                hostname=host,
+                resolver="control",
+                engine="control",
+                answers=addrs,
+                failure=dns.get("failure"),
+                asns=[_info_asn(ip_info.get(a)) for a in addrs],
+            )
+        )
+    tcp = obj(c.get("tcp_connect"))
+    for endpoint, st in tcp.items():
+        ip, port = split_endpoint(endpoint)
+        failure = st.get("failure") if isinstance(st, dict) else "unknown_failure"
+        ctl.tcp_connect.append(TcpConnect(ip=ip, port=port, failure=failure))
+    tls = obj(c.get("tls_handshake"))
+    for endpoint, st in tls.items():
+        st = st if isinstance(st, dict) else {}
+        ctl.tls_handshakes.append(
+            TlsHandshake(
+                address=endpoint,
+                server_name=str(st.get("server_name") or ""),
+                failure=st.get("failure"),
+            )
+        )
+    http = obj(c.get("http_request")) if isinstance(c.get("http_request"), dict) else None
+    if http is not None:
+        code = http.get("status_code")
+        length = http.get("body_length")
+        ctl.requests.append(
+            HttpRequest(
+                url=m.input,
+                failure=http.get("failure"),
+                status_code=code if isinstance(code, int) and code > 0 else 0,
+                headers={str(k): str(v) for k, v in (http.get("headers") or {}).items()},
+                title=str(http.get("title") or ""),
+                body_length=length if isinstance(length, int) and length > 0 else 0,
+            )
+        )
+    return ctl
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _info_asn(info: Any) -> int:
+    return info.get("asn", 0) if isinstance(info, dict) and isinstance(info.get("asn"), int) else 0
+
+
+# --- the app tests: what their keys say, for the verdict table's app.* rules -----------
+
+_FAILURE_METHOD = (
+    ("dns_", "dns"),
+    ("ssl_", "tls"),
+    ("connection_refused", "tcp_ip"),
+    ("connection_reset", "tcp_ip"),
+    ("generic_timeout_error", "tcp_ip"),
+    ("eof_error", "tls"),
+)
+
+
+def failure_method(failure: str | None, default: str = "http-failure") -> str:
+    """The method a failure string points at when nothing else says where it happened."""
+    for prefix, method in _FAILURE_METHOD:
+        if failure and failure.startswith(prefix):
+            return method
+    return default
+
+
+def app_state(test_name: str, tk: dict[str, Any]) -> dict[str, Any]:
+    """{"state": ok | blocked | partial | failed | unjudged, "method", "parts", "why"}."""
+    reader = _APPS.get(test_name)
+    if reader is None:
+        return {"state": "unjudged", "why": f"censorscope does not judge {test_name}"}
+    return reader(tk)
+
+
+def _telegram(tk: dict[str, Any]) -> dict[str, Any]:
+    if "telegram_tcp_blocking" not in tk:
+        return {"state": "unjudged", "why": "no telegram_tcp_blocking key"}
+    parts = {
+        "app endpoints (TCP)": bool(tk.get("telegram_tcp_blocking")),
+        "app endpoints (HTTP)": bool(tk.get("telegram_http_blocking")),
+        "web.telegram.org": tk.get("telegram_web_status") == "blocked",
+    }
+    blocked = [p for p, b in parts.items() if b]
+    method = (
+        "tcp_ip" if parts["app endpoints (TCP)"] else failure_method(tk.get("telegram_web_failure"))
+    )
+    return _state(blocked, len(parts), method)
+
+
+def _signal(tk: dict[str, Any]) -> dict[str, Any]:
+    status = tk.get("signal_backend_status")
+    if status not in ("ok", "blocked", "blocking"):
+        return {"state": "unjudged", "why": "no signal_backend_status"}
+    blocked = [] if status == "ok" else ["backend"]
+    return _state(blocked, 1, failure_method(tk.get("signal_backend_failure")))
+
+
+def _whatsapp(tk: dict[str, Any]) -> dict[str, Any]:
+    if "registration_server_status" not in tk:
+        return {"state": "unjudged", "why": "no registration_server_status"}
+    parts = {
+        "registration": tk.get("registration_server_status") == "blocked",
+        "chat endpoints": tk.get("whatsapp_endpoints_status") == "blocked",
+        # an unexpected status code from web.whatsapp.com is the service changing its
+        # answers, not a censor (OONI dropped this check for that reason)
+        "web.whatsapp.com": tk.get("whatsapp_web_status") == "blocked"
+        and tk.get("whatsapp_web_failure") != "http_unexpected_status_code",
+    }
+    blocked = [p for p, b in parts.items() if b]
+    failure = tk.get("registration_server_failure") or tk.get("whatsapp_web_failure")
+    method = "tcp_ip" if parts["chat endpoints"] else failure_method(failure)
+    return _state(blocked, len(parts), method)
+
+
+def _messenger(tk: dict[str, Any]) -> dict[str, Any]:
+    if "facebook_tcp_blocking" not in tk and "facebook_dns_blocking" not in tk:
+        return {"state": "unjudged", "why": "no facebook_*_blocking keys"}
+    dns, tcp = bool(tk.get("facebook_dns_blocking")), bool(tk.get("facebook_tcp_blocking"))
+    blocked = [p for p, b in (("DNS", dns), ("TCP", tcp)) if b]
+    return _state(blocked, 2, "dns" if dns else "tcp_ip")
+
+
+def _tor(tk: dict[str, Any]) -> dict[str, Any]:
+    targets = tk.get("targets")
+    # 0.3.4 and later: {address: target}; before: a list of targets
+    items = list(targets.values()) if isinstance(targets, dict) else targets
+    items = [t for t in items or [] if isinstance(t, dict)]
+    if not items:
+        return {"state": "unjudged", "why": "no targets"}
+    failures = [_tor_failure(t) for t in items]
+    failed = [f for f in failures if f]
+    if len(failed) == len(items):
+        return _state(
+            [f"all {len(items)} Tor targets"], len(items), failure_method(failed[0], "tcp_ip")
+        )
+    if failed:
+        return {
+            "state": "partial",
+            "parts": [f"{len(failed)} of {len(items)} Tor targets failed"],
+            "why": "some relays or bridges unreachable: relays go down, this alone is no block",
+        }
+    return {"state": "ok", "parts": []}
+
+
+def _tor_failure(t: dict[str, Any]) -> str | None:
+    if t.get("failure"):
+        return str(t["failure"])
+    for c in _list(t.get("tcp_connect")):
+        status = obj(c.get("status"))
+        if status.get("failure"):
+            return str(status["failure"])
+    return None
+
+
+def _bootstrap(tk: dict[str, Any]) -> dict[str, Any]:
+    if tk.get("success") is True or (tk.get("failure") is None and "failure" in tk):
+        return {"state": "ok", "parts": []}
+    return {
+        "state": "failed",
+        "parts": [str(tk.get("failure"))],
+        "why": "the bootstrap failed; with no control, a block cannot be told from a bad network",
+    }
+
+
+def _dnscheck(tk: dict[str, Any]) -> dict[str, Any]:
+    lookups = tk.get("lookups")
+    ok = isinstance(lookups, dict) and any(
+        isinstance(v, dict) and not v.get("failure") for v in lookups.values()
+    )
+    if not tk.get("bootstrap_failure") and ok:
+        return {"state": "ok", "parts": []}
+    return {
+        "state": "failed",
+        "parts": [str(tk.get("bootstrap_failure") or "every lookup failed")],
+        "why": "the resolver failed; with no control, a block cannot be told from an outage",
+    }
+
+
+def _state(blocked: list[str], total: int, method: str) -> dict[str, Any]:
+    if not blocked:
+        return {"state": "ok", "parts": []}
+    return {"state": "blocked", "parts": blocked, "method": method, "of": total}
+
+
+_APPS = {
+    "telegram": _telegram,
+    "signal": _signal,
+    "whatsapp": _whatsapp,
+    "facebook_messenger": _messenger,
+    "tor": _tor,
+    "vanilla_tor": _bootstrap,
+    "torsf": _bootstrap,
+    "dnscheck": _dnscheck,
+}
