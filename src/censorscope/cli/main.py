@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from rich.console import Console
 
 import censorscope
-from censorscope.cli import changes, data, helper, imports, lab, measure, rules, unblock
+from censorscope.cli import (
+    changes,
+    compare,
+    data,
+    export,
+    helper,
+    imports,
+    lab,
+    measure,
+    rules,
+    unblock,
+)
 from censorscope.cli.options import Command
 from censorscope.errors import CensorscopeError
 from censorscope.lab import packets
@@ -27,6 +38,8 @@ COMMANDS: tuple[Command, ...] = (
     rules.AUDIT,
     rules.INFER,
     imports.IMPORT,
+    export.EXPORT,
+    compare.COMPARE,
     data.ANOMALIES,
     data.EVENTS,
     data.EXAMPLES_COMMAND,

@@ -17,7 +17,7 @@ import csv
 import json
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,33 @@ CREATE TABLE IF NOT EXISTS verdicts (
 );
 """
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
+# the columns a Measurement is read back from, beside its steps
+_HEAD = (
+    "id",
+    "test_name",
+    "measurement_start_time",
+    "input",
+    "vantage",
+    "probe_asn",
+    "probe_cc",
+    "resolver_alive",
+    "runtime",
+)
+
+
+def _measurement(r: dict[str, Any]) -> Measurement:
+    d = {k: json.loads(r[k]) if r[k] else [] for k in _STEPS}
+    d.update(
+        input=r["input"],
+        vantage=r["vantage"],
+        probe_asn=r["probe_asn"],
+        probe_cc=r["probe_cc"],
+        time=r["measurement_start_time"].replace(tzinfo=UTC).isoformat(),
+        resolver_alive=r["resolver_alive"],
+        runtime=r["runtime"],
+        test_name=r["test_name"] or "web_connectivity",
+    )
+    return Measurement.from_dict(d)
 
 
 def _utc(t: datetime) -> datetime:
@@ -198,21 +225,71 @@ class Store:
         sql = "SELECT * FROM measurements" + (" WHERE role = ?" if role else "")
         cur = self.db.execute(sql, [role] if role else [])
         cols = [c[0] for c in cur.description]
+        return [_measurement(dict(zip(cols, row, strict=True))) for row in cur.fetchall()]
+
+    def with_controls(
+        self, batch: int = 1000
+    ) -> Iterator[tuple[str, Measurement, Measurement | None, dict[str, Any] | None]]:
+        """Every vantage measurement with its control and its latest verdict row, streamed
+        in batches: (id, measurement, control, verdict row or None)."""
+        self.flush()
+        cols = ", ".join((*_HEAD, *_STEPS))
+        c_cols = ", ".join(f"c.{x.strip()} AS c_{x.strip()}" for x in cols.split(","))
+        m_cols = ", ".join(f"m.{x.strip()}" for x in cols.split(","))
+        cur = self.db.execute(
+            f"""SELECT {m_cols}, {c_cols}, v.target, v.vantage AS v_vantage, v.asn, v.country,
+                   v.time, v.verdict, v.method, v.rate_kbps, v.rule, v.evidence
+            FROM measurements m
+            LEFT JOIN measurements c ON c.id = m.control_id
+            LEFT JOIN (SELECT * FROM verdicts QUALIFY row_number() OVER
+                       (PARTITION BY measurement_id ORDER BY time DESC) = 1) v
+              ON v.measurement_id = m.id
+            WHERE m.role = 'vantage' ORDER BY m.measurement_start_time, m.id"""
+        )
+        names = [c[0] for c in cur.description]
+        while rows := cur.fetchmany(batch):
+            for row in rows:
+                r = dict(zip(names, row, strict=True))
+                control = None
+                if r["c_id"] is not None:
+                    control = _measurement({k[2:]: v for k, v in r.items() if k.startswith("c_")})
+                verdict = None
+                if r["verdict"] is not None:
+                    verdict = {
+                        k: r[k]
+                        for k in (
+                            "target",
+                            "asn",
+                            "country",
+                            "time",
+                            "verdict",
+                            "method",
+                            "rate_kbps",
+                            "rule",
+                            "evidence",
+                        )
+                    }
+                    verdict["vantage"] = r["v_vantage"]
+                yield r["id"], _measurement(r), control, verdict
+
+    def compared(self) -> list[dict[str, Any]]:
+        """Other tools' measurements with their own judgement beside our verdict."""
+        self.flush()
+        cur = self.db.execute(
+            """SELECT m.tool, m.source, m.uid, m.test_name, m.theirs, v.target, v.vantage,
+                      v.asn, v.country, v.time, v.verdict, v.method, v.rule, v.evidence
+               FROM measurements m JOIN verdicts v ON v.measurement_id = m.id
+               WHERE m.role = 'vantage' AND m.tool IS NOT NULL
+               ORDER BY m.tool, v.time, m.source"""
+        )
+        cols = [c[0] for c in cur.description]
         out = []
         for row in cur.fetchall():
             r = dict(zip(cols, row, strict=True))
-            d = {k: json.loads(r[k]) for k in _STEPS}
-            d.update(
-                input=r["input"],
-                vantage=r["vantage"],
-                probe_asn=r["probe_asn"],
-                probe_cc=r["probe_cc"],
-                time=r["measurement_start_time"].replace(tzinfo=UTC).isoformat(),
-                resolver_alive=r["resolver_alive"],
-                runtime=r["runtime"],
-                test_name=r["test_name"] or "web_connectivity",
-            )
-            out.append(Measurement.from_dict(d))
+            r["theirs"] = json.loads(r["theirs"]) if r["theirs"] else {}
+            r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else {}
+            r["time"] = r["time"].replace(tzinfo=UTC)
+            out.append(r)
         return out
 
     def verdict_rows(

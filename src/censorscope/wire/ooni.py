@@ -25,6 +25,7 @@ from censorscope.records import (
     Imported,
     Measurement,
     TcpConnect,
+    Throughput,
     TlsHandshake,
 )
 
@@ -97,9 +98,15 @@ def parse(doc: Any, source: str) -> Imported:
     )
     theirs = {k: tk.get(k) for k in THEIRS.get(test_name, ("failure",)) if k in tk}
     out = Imported("ooni", source, uid, m, theirs=theirs)
+    ours = obj(tk.get("x_censorscope"))
+    if ours:  # censorscope's own export: what OONI's keys have no place for
+        m.vantage = str(ours.get("vantage") or m.vantage)
+        m.resolver_alive = ours.get("resolver_alive") is not False
+        out.theirs = {**out.theirs, "x_censorscope": ours.get("verdict"), "rule": ours.get("rule")}
     try:
         if test_name in WEB_TESTS:
             _steps(m, tk)
+            m.throughput = [_throughput(t) for t in _list(ours.get("throughput"))]
             if test_name == "web_connectivity":
                 out.control = _control(tk, m)
         else:
@@ -108,6 +115,16 @@ def parse(doc: Any, source: str) -> Imported:
         # a key of the wrong type deep in the test keys: say which, keep the line apart
         raise FormatProblem(f"malformed test_keys ({type(exc).__name__}: {exc})") from exc
     return out
+
+
+def _throughput(t: dict[str, Any]) -> Throughput:
+    tp = Throughput(sni=str(t.get("sni") or ""), address=str(t.get("address") or ""))
+    tp.bytes = int(t.get("bytes") or 0)
+    tp.seconds = _num(t.get("seconds"))
+    tp.rate_kbps = _num(t.get("rate_kbps"))
+    tp.failure = t.get("failure")
+    tp.samples = [(float(a), int(b)) for a, b in t.get("samples") or []]
+    return tp
 
 
 def _time(value: Any) -> datetime:
@@ -222,6 +239,9 @@ def _request(url: str, r: dict[str, Any], resp: dict[str, Any]) -> HttpRequest:
     raw = body.encode("utf-8", "surrogatepass")
     title = _TITLE.search(body)
     code = resp.get("code")
+    # censorscope's own exports keep the whole body's length and hash beside its start
+    length = resp.get("x_body_length")
+    sha = resp.get("x_body_sha256")
     return HttpRequest(
         url=url,
         address=str(r.get("address") or ""),
@@ -229,8 +249,8 @@ def _request(url: str, r: dict[str, Any], resp: dict[str, Any]) -> HttpRequest:
         status_code=code if isinstance(code, int) and code > 0 else 0,
         headers=_headers(resp),
         title=title.group(1).strip() if title else "",
-        body_length=len(raw),
-        body_sha256=hashlib.sha256(raw).hexdigest() if raw else "",
+        body_length=length if isinstance(length, int) else len(raw),
+        body_sha256=sha if isinstance(sha, str) else hashlib.sha256(raw).hexdigest() if raw else "",
         body=raw[:BODY_KEPT].decode("utf-8", "ignore"),
         t=_num(r.get("t")),
     )
@@ -262,8 +282,8 @@ def _handshake(h: dict[str, Any], events: list[dict[str, Any]]) -> TlsHandshake:
         and start <= _num(e.get("t")) <= end + 1e-6
     ]
     certs = h.get("peer_certificates")
-    sha = ""
-    if isinstance(certs, list) and certs and isinstance(certs[0], dict):
+    sha = str(h.get("x_peer_certificate_sha256") or "")
+    if not sha and isinstance(certs, list) and certs and isinstance(certs[0], dict):
         try:
             sha = hashlib.sha256(base64.b64decode(certs[0].get("data") or "")).hexdigest()
         except ValueError:
@@ -299,6 +319,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
         time=m.time,
         test_name=m.test_name,
     )
+    ctl.resolver_alive = c.get("x_resolver_alive") is not False
     ip_info = obj(c.get("ip_info"))
     dns = obj(c.get("dns")) if isinstance(c.get("dns"), dict) else None
     host = m.queries[0].hostname if m.queries else ""
@@ -337,6 +358,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
         ctl.requests.append(
             HttpRequest(
                 url=m.input,
+                body_sha256=str(http.get("x_body_sha256") or ""),
                 failure=http.get("failure"),
                 status_code=code if isinstance(code, int) and code > 0 else 0,
                 headers={str(k): str(v) for k, v in (http.get("headers") or {}).items()},
