@@ -226,6 +226,9 @@ class Measurement:
     resolver_alive: bool = True
     runtime: float = 0.0
     test_name: str = "web_connectivity"
+    # networks the probe took as public (the lab's loopback ranges, --not-bogon): how its
+    # answers are to be read, kept with them
+    not_bogon: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         # shallow per step: dataclasses.asdict deep-copies and dominated campaign profiles
@@ -246,6 +249,7 @@ class Measurement:
         }
         kw = dict(d)
         kw["time"] = datetime.fromisoformat(d["time"])
+        kw["not_bogon"] = tuple(d.get("not_bogon") or ())
         for key, kind in steps.items():
             kw[key] = [kind(**item) for item in d.get(key, [])]
         for tp in kw["throughput"]:

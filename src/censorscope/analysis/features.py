@@ -216,7 +216,17 @@ def _method(step: str | None, failure: str | None, url: str) -> Method | None:
 
 
 def _host(m: Measurement) -> str:
-    return (urlsplit(m.input).hostname or "").lower()
+    return name_key(urlsplit(m.input).hostname or "")
+
+
+def name_key(host: str) -> str:
+    """A hostname as DNS carries it: lower case, ASCII (IDN names in punycode), no dot at
+    the end, so that "пример.рф" and "xn--e1afmkfd.xn--p1ai." compare equal."""
+    host = host.lower().rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def _answers(m: Measurement) -> tuple[list[str], list[int]]:
@@ -224,7 +234,7 @@ def _answers(m: Measurement) -> tuple[list[str], list[int]]:
     host = _host(m)
     addrs: dict[str, int] = {}
     for q in m.queries:
-        if q.hostname.lower().rstrip(".") not in (host, "") and m.queries[0] is not q:
+        if name_key(q.hostname) not in (host, "") and m.queries[0] is not q:
             continue  # a later hop's name
         for i, a in enumerate(q.answers):
             asn = q.asns[i] if i < len(q.asns) else 0
@@ -235,7 +245,7 @@ def _answers(m: Measurement) -> tuple[list[str], list[int]]:
 def _dns_failure(m: Measurement) -> str | None:
     """The failure of the input's name when no engine answered it, else None."""
     host = _host(m)
-    mine = [q for q in m.queries if q.hostname.lower().rstrip(".") in (host, "")] or m.queries[:1]
+    mine = [q for q in m.queries if name_key(q.hostname) in (host, "")] or m.queries[:1]
     if not mine or any(q.answers for q in mine):
         return None
     failures = [q.failure for q in mine if q.failure]

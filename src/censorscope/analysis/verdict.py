@@ -162,7 +162,7 @@ def decide(
 ) -> Verdict:
     """`peers`: how other targets' handshakes went from the same network in the same hour
     (analysis.peers), for OONI's throttling metric; None when unknown."""
-    feats = observe(vantage, control, bogon_exempt, peers)
+    feats = observe(vantage, control, bogon_exempt or vantage.not_bogon, peers)
     return _verdict(
         feats, vantage.input, vantage.vantage, vantage.probe_asn, vantage.probe_cc, vantage.time
     )

@@ -68,7 +68,7 @@ def documents(path: Path) -> Iterator[Document | Problem]:
             gz = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
-            if not gz and path.suffix == ".json":
+            if path.name.endswith((".json", ".json.gz")):
                 yield from _json_file(name, stream)
             else:
                 yield from _lines(name, stream)

@@ -75,6 +75,7 @@ async def measure_all(
             async with sem:
                 m = await job.probe.measure(target, job.vantage, at)
             m.resolver_alive = alive
+            m.not_bogon = bogon_exempt
             c = await control(target) if control else None
             v = decide(m, c, bogon_exempt)
             out.append((m, v))

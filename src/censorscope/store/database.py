@@ -56,6 +56,7 @@ ALTER TABLE measurements ADD COLUMN IF NOT EXISTS source VARCHAR;
 ALTER TABLE measurements ADD COLUMN IF NOT EXISTS uid VARCHAR;
 ALTER TABLE measurements ADD COLUMN IF NOT EXISTS theirs JSON;
 ALTER TABLE measurements ADD COLUMN IF NOT EXISTS app JSON;
+ALTER TABLE measurements ADD COLUMN IF NOT EXISTS not_bogon JSON;
 CREATE TABLE IF NOT EXISTS alerts (
     key VARCHAR PRIMARY KEY,
     sent TIMESTAMP
@@ -87,6 +88,7 @@ _HEAD = (
     "probe_cc",
     "resolver_alive",
     "runtime",
+    "not_bogon",
 )
 
 
@@ -101,6 +103,7 @@ def _measurement(r: dict[str, Any]) -> Measurement:
         resolver_alive=r["resolver_alive"],
         runtime=r["runtime"],
         test_name=r["test_name"] or "web_connectivity",
+        not_bogon=json.loads(r["not_bogon"]) if r.get("not_bogon") else (),
     )
     return Measurement.from_dict(d)
 
@@ -192,6 +195,7 @@ class Store:
                 i.uid if i else None,
                 json.dumps(i.theirs) if i else None,
                 json.dumps(i.app) if i and i.app is not None else None,
+                json.dumps(m.not_bogon) if m.not_bogon else None,
             )
         )
         return mid

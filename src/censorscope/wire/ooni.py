@@ -102,6 +102,7 @@ def parse(doc: Any, source: str) -> Imported:
     if ours:  # censorscope's own export: what OONI's keys have no place for
         m.vantage = str(ours.get("vantage") or m.vantage)
         m.resolver_alive = ours.get("resolver_alive") is not False
+        m.not_bogon = tuple(str(n) for n in ours.get("not_bogon") or ())
         out.theirs = {**out.theirs, "x_censorscope": ours.get("verdict"), "rule": ours.get("rule")}
     try:
         if test_name in WEB_TESTS:

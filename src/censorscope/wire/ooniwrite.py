@@ -108,6 +108,7 @@ def measurement(
     ]
     tk["x_censorscope"]["vantage"] = m.vantage
     tk["x_censorscope"]["resolver_alive"] = m.resolver_alive
+    tk["x_censorscope"]["not_bogon"] = list(m.not_bogon)
     return {
         "annotations": {"engine_name": "censorscope"},
         "data_format_version": "0.2.0",
@@ -174,6 +175,7 @@ def _request(r: HttpRequest) -> dict[str, Any]:
 def _control(c: Measurement) -> dict[str, Any]:
     last = c.requests[-1] if c.requests else None
     q = c.queries[0] if c.queries else None
+    asns = q.asns if q else []
     doc: dict[str, Any] = {
         "tcp_connect": {
             _endpoint(t.ip, t.port): {"status": t.failure is None, "failure": t.failure}
@@ -200,7 +202,7 @@ def _control(c: Measurement) -> dict[str, Any]:
             "failure": q.failure if q else None,
         },
         "ip_info": {
-            a: {"asn": q.asns[n] if n < len(q.asns) else 0, "flags": 2}
+            a: {"asn": asns[n] if n < len(asns) else 0, "flags": 2}
             for n, a in enumerate(q.answers if q else [])
         },
         "x_resolver_alive": c.resolver_alive,
