@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from censorscope.analysis.regexset import RegexSet
+
 _DATA = "data/ooni-fingerprints"
 # scopes that are not censorship: Censored Planet's known false positives ("fp") and
 # benign injections such as "pay your bill" notices ("injb")
@@ -57,31 +59,75 @@ def match_http(headers: dict[str, str], body: str) -> str | None:
     return _match_http(tuple(sorted((k.lower(), v) for k, v in headers.items())), body)
 
 
+@functools.cache
+def _http_table() -> tuple[list[int], RegexSet, list[int]]:
+    """The table's body fingerprints (positions, and a RegexSet of them) and its header
+    fingerprints (positions)."""
+    fps = http_fingerprints()
+    body = [i for i, fp in enumerate(fps) if fp.location == "body"]
+    header = [i for i, fp in enumerate(fps) if fp.location.startswith("header.")]
+    return body, RegexSet([fps[i].pattern for i in body]), header
+
+
 @functools.lru_cache(maxsize=4096)
 def _match_http(headers: tuple[tuple[str, str], ...], body: str) -> str | None:
     # the same blockpage comes back for many targets and vantages: cache by content
+    fps = http_fingerprints()
+    body_at, rs, header_at = _http_table()
+    hits = []
+    if body and (i := rs.first(body)) is not None:
+        hits.append(body_at[i])
     lower = dict(headers)
-    for fp in http_fingerprints():
-        if fp.location == "body":
-            if body and fp.pattern.search(body):
-                return fp.name
-        elif fp.location.startswith("header."):
-            value = lower.get(fp.location[7:])
-            if value and fp.pattern.search(value):
-                return fp.name
-    return None
+    for at in header_at:
+        value = lower.get(fps[at].location[7:])
+        if value and fps[at].pattern.search(value):
+            hits.append(at)
+            break
+    # the first in the table's order, as if each had been tried in turn
+    return fps[min(hits)].name if hits else None
+
+
+_LITERAL_IP = re.compile(r"[0-9a-fA-F:.\\]+")
+
+
+@functools.cache
+def _dns_table() -> tuple[dict[str, int], list[int]]:
+    """Fingerprints that are one address (address -> position in the table); the
+    positions of the others, to be tried."""
+    exact: dict[str, int] = {}
+    rest = []
+    for i, fp in enumerate(dns_fingerprints()):
+        text = fp.pattern.pattern
+        if _LITERAL_IP.fullmatch(text):
+            exact.setdefault(text.replace("\\", ""), i)
+        else:
+            rest.append(i)
+    return exact, rest
+
+
+@functools.lru_cache(maxsize=65536)
+def _match_address(addr: str) -> int | None:
+    """The position of the first fingerprint matching one address."""
+    fps = dns_fingerprints()
+    exact, rest = _dns_table()
+    hits = [i for i in rest if fps[i].pattern.fullmatch(addr)]
+    if addr in exact:
+        hits.append(exact[addr])
+    return min(hits) if hits else None
 
 
 def match_dns(addresses: list[str]) -> str | None:
-    for fp in dns_fingerprints():
-        for addr in addresses:
-            if fp.pattern.fullmatch(addr):
-                return fp.name
-    return None
+    hits = [h for a in addresses if (h := _match_address(a)) is not None]
+    return dns_fingerprints()[min(hits)].name if hits else None
 
 
 def is_bogon(address: str, exempt: tuple[str, ...] = ()) -> bool:
     """Private, loopback, link-local, reserved or unspecified, unless in an exempt network."""
+    return _is_bogon(address, exempt)
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_bogon(address: str, exempt: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -92,19 +138,21 @@ def is_bogon(address: str, exempt: tuple[str, ...] = ()) -> bool:
 
 
 @functools.cache
-def cp_signatures() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Censored Planet's blockpage signatures (data/censoredplanet/), name and pattern."""
+def cp_signatures() -> tuple[list[str], RegexSet]:
+    """Censored Planet's blockpage signatures (data/censoredplanet/): names and patterns."""
     text = (
         resources.files("censorscope")
         .joinpath("data/censoredplanet/blockpage_signatures.json")
         .read_text("utf-8")
     )
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return tuple((r["fingerprint"], re.compile(r["pattern"])) for r in rows)
+    return [r["fingerprint"] for r in rows], RegexSet([re.compile(r["pattern"]) for r in rows])
 
 
 @functools.lru_cache(maxsize=4096)
 def match_cp(page: str) -> str | None:
     """The first of Censored Planet's blockpage signatures found in a page (its headers
     and body as text), or None."""
-    return next((name for name, rx in cp_signatures() if rx.search(page)), None)
+    names, rs = cp_signatures()
+    i = rs.first(page)
+    return f"cp.{names[i]}" if i is not None else None

@@ -8,6 +8,7 @@ rule may name is in FEATURES; nothing here decides.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,7 +147,7 @@ def observe(
         f["control_step"] = step
     f["control_bogon"] = bool(c_addrs) and all(is_bogon(a, bogon_exempt) for a in c_addrs)
     f["control_status"] = c_last.status_code if c_last else None
-    f["dns_consistent"] = _dns_consistent(v, c, v_addrs, c_addrs, f["verified"])
+    f["dns_consistent"] = _dns_consistent(v_addrs, v_asns, c, c_addrs, c_asns, f["verified"])
     own = {a for a, n in zip(v_addrs, v_asns, strict=False) if n and n == v.probe_asn}
     f["dns_own_asn"] = bool(own) and len(own) == len(v_addrs) and v.probe_asn not in c_asns
     f["genuine"] = f["verified"] or f["dns_consistent"] is True
@@ -216,9 +217,15 @@ def _method(step: str | None, failure: str | None, url: str) -> Method | None:
 
 
 def _host(m: Measurement) -> str:
-    return name_key(urlsplit(m.input).hostname or "")
+    return _input_host(m.input)
 
 
+@functools.lru_cache(maxsize=65536)
+def _input_host(url: str) -> str:
+    return name_key(urlsplit(url).hostname or "")
+
+
+@functools.lru_cache(maxsize=65536)
 def name_key(host: str) -> str:
     """A hostname as DNS carries it: lower case, ASCII (IDN names in punycode), no dot at
     the end, so that "пример.рф" and "xn--e1afmkfd.xn--p1ai." compare equal."""
@@ -313,7 +320,12 @@ def _blockpage(m: Measurement, c: Measurement | None, matches: bool | None) -> s
 
 
 def _dns_consistent(
-    v: Measurement, c: Measurement, v_addrs: list[str], c_addrs: list[str], verified: bool
+    v_addrs: list[str],
+    v_asns: list[int],
+    c: Measurement,
+    c_addrs: list[str],
+    c_asns: list[int],
+    verified: bool,
 ) -> bool | None:
     """OONI's DNS consistency, with what LTE adds: shared addresses or ASNs, a certificate
     that verifies here, or one the control verified on our addresses."""
@@ -321,8 +333,6 @@ def _dns_consistent(
         return None
     if set(v_addrs) & set(c_addrs) or verified:
         return True
-    _, v_asns = _answers(v)
-    _, c_asns = _answers(c)
     if (set(v_asns) - {0}) & (set(c_asns) - {0}):
         return True  # a CDN answers differently per region, from the same network
     # the test helper's own handshakes to our addresses (OONI's ip_info "valid for domain")

@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from censorscope.analysis.regexset import RegexSet
 from censorscope.records import HttpRequest
 
 KINDS = ("geo", "challenge", "cdn-error", "server")
@@ -92,17 +93,25 @@ def page_kind(r: HttpRequest) -> tuple[str, str] | None:
     return _page_kind(tuple(sorted((k.lower(), v) for k, v in r.headers.items())), r.body)
 
 
+@functools.cache
+def _body_set() -> tuple[list[PageSignature], RegexSet]:
+    body = [sig for sig in signatures() if sig.location == "body"]
+    return body, RegexSet([sig.pattern for sig in body])
+
+
 @functools.lru_cache(maxsize=4096)
 def _page_kind(headers: tuple[tuple[str, str], ...], body: str) -> tuple[str, str] | None:
     lower = dict(headers)
+    sigs, rs = _body_set()
+    i = rs.first(body)
+    hit = sigs[i] if i is not None else None
     for sig in signatures():
-        if sig.location == "body":
-            hit = bool(body) and sig.pattern.search(body) is not None
-        else:
+        if sig is hit:
+            return sig.kind, sig.name  # the first in the table's order
+        if sig.location != "body":
             value = lower.get(sig.location[7:])
-            hit = bool(value) and sig.pattern.search(value or "") is not None
-        if hit:
-            return sig.kind, sig.name
+            if value and sig.pattern.search(value):
+                return sig.kind, sig.name
     return None
 
 

@@ -13,6 +13,7 @@ into `Imported.theirs`. Spec: github.com/ooni/spec (data-formats, nettests).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import ipaddress
 import re
@@ -370,6 +371,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
     return ctl
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
