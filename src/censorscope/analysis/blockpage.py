@@ -60,29 +60,32 @@ def match_http(headers: dict[str, str], body: str) -> str | None:
 
 
 @functools.cache
-def _http_table() -> tuple[list[int], RegexSet, list[int]]:
-    """The table's body fingerprints (positions, and a RegexSet of them) and its header
-    fingerprints (positions)."""
+def _http_table() -> tuple[list[int], RegexSet, dict[str, tuple[list[int], RegexSet]]]:
+    """The table's body fingerprints (positions in the table, and a RegexSet of them),
+    and its header fingerprints the same way per header name."""
     fps = http_fingerprints()
     body = [i for i, fp in enumerate(fps) if fp.location == "body"]
-    header = [i for i, fp in enumerate(fps) if fp.location.startswith("header.")]
-    return body, RegexSet([fps[i].pattern for i in body]), header
+    by_header: dict[str, list[int]] = {}
+    for i, fp in enumerate(fps):
+        if fp.location.startswith("header."):
+            by_header.setdefault(fp.location[7:], []).append(i)
+    headers = {h: (at, RegexSet([fps[i].pattern for i in at])) for h, at in by_header.items()}
+    return body, RegexSet([fps[i].pattern for i in body]), headers
 
 
 @functools.lru_cache(maxsize=4096)
 def _match_http(headers: tuple[tuple[str, str], ...], body: str) -> str | None:
     # the same blockpage comes back for many targets and vantages: cache by content
     fps = http_fingerprints()
-    body_at, rs, header_at = _http_table()
+    body_at, rs, header_sets = _http_table()
     hits = []
     if body and (i := rs.first(body)) is not None:
         hits.append(body_at[i])
-    lower = dict(headers)
-    for at in header_at:
-        value = lower.get(fps[at].location[7:])
-        if value and fps[at].pattern.search(value):
-            hits.append(at)
-            break
+    for name, value in headers:
+        if name in header_sets and value:
+            at, hs = header_sets[name]
+            if (i := hs.first(value)) is not None:
+                hits.append(at[i])
     # the first in the table's order, as if each had been tried in turn
     return fps[min(hits)].name if hits else None
 

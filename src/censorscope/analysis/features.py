@@ -102,8 +102,8 @@ def observe(
     """Plain features of a (vantage, control) pair. `peers`: how other targets' TLS
     handshakes went from the same network in the same hour ("fast", "slow", or None when
     too few were measured). Pure."""
-    v_step, v_failure, failed_addrs = _first_failure(v, c)
     v_addrs, v_asns = _answers(v)
+    v_step, v_failure, failed_addrs = _first_failure(v, c, v_addrs)
     last = v.requests[-1] if v.requests else None
     f: dict[str, Any] = {
         "v_step": v_step,
@@ -265,7 +265,7 @@ def _final_ok(m: Measurement) -> bool:
 
 
 def _first_failure(
-    v: Measurement, c: Measurement | None
+    v: Measurement, c: Measurement | None, addrs: list[str] | None = None
 ) -> tuple[str | None, str | None, list[str]]:
     """The step that failed first, its failure string, and addresses that failed there.
 
@@ -273,7 +273,7 @@ def _first_failure(
     there (the BBC on Rostelecom: two of four addresses reset)."""
     if v.queries:
         failure = _dns_failure(v)
-        if failure is not None or not _answers(v)[0]:
+        if failure is not None or not (addrs if addrs is not None else _answers(v)[0]):
             return "dns", failure or "dns_no_answer", []
     # per address, the first step that failed there (TCP, else TLS)
     failed: dict[str, tuple[str, str]] = {}

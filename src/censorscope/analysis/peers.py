@@ -33,21 +33,25 @@ class HandshakePeers:
         self._counts: dict[tuple[int, int], list[int]] = {}
 
     @staticmethod
-    def _key(m: Measurement) -> tuple[int, int]:
+    def key(m: Measurement) -> tuple[int, int]:
         return m.probe_asn, int(m.time.timestamp()) // 3600
 
     def add(self, m: Measurement) -> str | None:
         """Count one measurement; returns its class."""
         cls = handshake_class(m)
-        if cls is not None and m.probe_asn:
-            counts = self._counts.setdefault(self._key(m), [0, 0])
-            counts[0 if cls == "fast" else 1] += 1
+        self.count(self.key(m), cls)
         return cls
+
+    def count(self, key: tuple[int, int], cls: str | None) -> None:
+        """Count a measurement of this (ASN, hour) and class (its class found elsewhere)."""
+        if cls is not None and key[0]:
+            counts = self._counts.setdefault(key, [0, 0])
+            counts[0 if cls == "fast" else 1] += 1
 
     def judge(self, m: Measurement) -> str | None:
         """ "fast" or "slow": how the others went (this measurement, counted, left out);
         None when fewer than PEERS_MIN others were measured."""
-        fast, slow = self._counts.get(self._key(m), [0, 0])
+        fast, slow = self._counts.get(self.key(m), [0, 0])
         cls = handshake_class(m)
         fast -= cls == "fast"
         slow -= cls == "slow"

@@ -28,7 +28,12 @@ SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz")
 @dataclass(frozen=True, slots=True)
 class Document:
     source: str  # FILE:LINE, FILE[i] for the i-th of a JSON list, FILE for a lone object
-    doc: Any
+    doc: Any = None
+    raw: bytes = b""  # a line not yet decoded (decoded where it is judged: `decoded()`)
+
+    def decoded(self) -> Any:
+        """The document; orjson.JSONDecodeError for a line that is not JSON."""
+        return orjson.loads(self.raw) if self.raw else self.doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,8 @@ def files(paths: list[str]) -> Iterator[Path | Problem]:
 
 
 def documents(path: Path) -> Iterator[Document | Problem]:
-    """Every JSON document of one file, or the problem met at its place."""
+    """Every JSON document of one file, or the problem met at its place. Lines are
+    yielded undecoded (`Document.decoded()`), so that another process can decode them."""
     name = str(path)
     try:
         with path.open("rb") as raw:
@@ -117,10 +123,7 @@ def _lines(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
                 continue
             if not line.strip():
                 continue
-            try:
-                yield Document(f"{name}:{n}", orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                yield Problem(f"{name}:{n}", f"not JSON: {_msg(exc)}")
+            yield Document(f"{name}:{n}", raw=line)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         yield Problem(
             f"{name}:{n + 1}",
@@ -140,6 +143,10 @@ def _skip_rest(stream: IO[bytes]) -> int:
 
 def _pos(exc: orjson.JSONDecodeError) -> int:
     return int(getattr(exc, "pos", 0) or 0)
+
+
+def not_json(source: str, exc: orjson.JSONDecodeError) -> Problem:
+    return Problem(source, f"not JSON: {_msg(exc)}")
 
 
 def _msg(exc: orjson.JSONDecodeError) -> str:

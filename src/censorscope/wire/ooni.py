@@ -130,6 +130,13 @@ def _throughput(t: dict[str, Any]) -> Throughput:
 
 
 def _time(value: Any) -> datetime:
+    if isinstance(value, str):
+        return _time_of(value)
+    raise FormatProblem("no measurement_start_time", "OONI writes 'YYYY-MM-DD HH:MM:SS'")
+
+
+@functools.lru_cache(maxsize=65536)
+def _time_of(value: str) -> datetime:
     if not isinstance(value, str):
         raise FormatProblem("no measurement_start_time", "OONI writes 'YYYY-MM-DD HH:MM:SS'")
     try:
@@ -217,9 +224,16 @@ def _steps(m: Measurement, tk: dict[str, Any]) -> None:
                 t=_num(c.get("t")),
             )
         )
-    events = _list(tk.get("network_events"))
-    for h in _list(tk.get("tls_handshakes")):
-        m.tls_handshakes.append(_handshake(h, events))
+    handshakes = _list(tk.get("tls_handshakes"))
+    if handshakes:
+        # the events by address, once: LTE logs hundreds of events per measurement
+        by_address: dict[Any, list[dict[str, Any]]] = {}
+        for e in _list(tk.get("network_events")):
+            by_address.setdefault(e.get("address"), []).append(e)
+        loose = by_address.get(None, [])
+        for h in handshakes:
+            address = h.get("address")
+            m.tls_handshakes.append(_handshake(h, by_address.get(address, []) + loose))
     # OONI lists the redirect chain newest first; ours runs from the first hop to the last
     for r in reversed(_list(tk.get("requests"))):
         req = obj(r.get("request"))
