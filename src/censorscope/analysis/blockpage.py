@@ -73,7 +73,7 @@ def _http_table() -> tuple[list[int], RegexSet, dict[str, tuple[list[int], Regex
     return body, RegexSet([fps[i].pattern for i in body]), headers
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _match_http(headers: tuple[tuple[str, str], ...], body: str) -> str | None:
     # the same blockpage comes back for many targets and vantages: cache by content
     fps = http_fingerprints()
@@ -108,7 +108,7 @@ def _dns_table() -> tuple[dict[str, int], list[int]]:
     return exact, rest
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _match_address(addr: str) -> int | None:
     """The position of the first fingerprint matching one address."""
     fps = dns_fingerprints()
@@ -129,7 +129,7 @@ def is_bogon(address: str, exempt: tuple[str, ...] = ()) -> bool:
     return _is_bogon(address, exempt)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _is_bogon(address: str, exempt: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
@@ -152,7 +152,7 @@ def cp_signatures() -> tuple[list[str], RegexSet]:
     return [r["fingerprint"] for r in rows], RegexSet([re.compile(r["pattern"]) for r in rows])
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def match_cp(page: str) -> str | None:
     """The first of Censored Planet's blockpage signatures found in a page (its headers
     and body as text), or None."""

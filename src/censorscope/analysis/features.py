@@ -220,12 +220,12 @@ def _host(m: Measurement) -> str:
     return _input_host(m.input)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _input_host(url: str) -> str:
     return name_key(urlsplit(url).hostname or "")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def name_key(host: str) -> str:
     """A hostname as DNS carries it: lower case, ASCII (IDN names in punycode), no dot at
     the end, so that "пример.рф" and "xn--e1afmkfd.xn--p1ai." compare equal."""

@@ -99,7 +99,7 @@ def _body_set() -> tuple[list[PageSignature], RegexSet]:
     return body, RegexSet([sig.pattern for sig in body])
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _page_kind(headers: tuple[tuple[str, str], ...], body: str) -> tuple[str, str] | None:
     lower = dict(headers)
     sigs, rs = _body_set()

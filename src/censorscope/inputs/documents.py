@@ -73,27 +73,101 @@ def documents(path: Path) -> Iterator[Document | Problem]:
         with path.open("rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
             if path.name.endswith((".json", ".json.gz")):
+                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
                 yield from _json_file(name, stream)
             else:
-                yield from _lines(name, stream)
+                yield from _split(name, _blocks(raw, gz))
     except OSError as exc:
         yield Problem(name, f"cannot read: {exc.strerror or exc}")
+
+
+BLOCK = 1 << 20  # bytes read, and at most 4x this decompressed, at a time
+
+
+def _blocks(raw: IO[bytes], gz: bool) -> Iterator[bytes]:
+    """The file's bytes in blocks, gunzipped (every member) if it is gzip. EOFError when
+    the gzip stream breaks off. A block never exceeds 4 MiB, whatever the ratio."""
+    if not gz:
+        while chunk := raw.read(BLOCK):
+            yield chunk
+        return
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    while chunk := raw.read(BLOCK):
+        data = chunk
+        while data:
+            yield d.decompress(data, 4 * BLOCK)
+            data = d.unconsumed_tail
+            if d.eof and d.unused_data:  # another gzip member follows
+                data = d.unused_data
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if not d.eof:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+
+
+def _split(name: str, blocks: Iterator[bytes]) -> Iterator[Document | Problem]:
+    """Lines of the blocks as Documents (FILE:LINE), a line over MAX_LINE as a Problem."""
+    n = 0
+    pending = b""
+    skipped = -1  # >= 0: bytes of an overlong line skipped so far
+    try:
+        for block in blocks:
+            parts = block.split(b"\n")
+            tail = parts.pop()
+            if skipped >= 0:
+                if not parts:
+                    skipped += len(tail)
+                    continue
+                n += 1
+                yield _too_long(name, n, skipped + len(parts[0]))
+                skipped = -1
+                parts = parts[1:]
+            elif parts:
+                parts[0] = pending + parts[0]
+            else:
+                tail = pending + tail
+            for line in parts:
+                n += 1
+                if len(line) > MAX_LINE:
+                    yield _too_long(name, n, len(line))
+                elif line.strip():
+                    yield Document(f"{name}:{n}", raw=line)
+            pending = tail
+            if len(pending) > MAX_LINE:
+                skipped, pending = len(pending), b""
+    except (EOFError, zlib.error) as exc:
+        yield Problem(
+            f"{name}:{n + 1}",
+            f"the gzip stream breaks off ({exc}); {n} line(s) before it were read",
+            "download the file again",
+        )
+        return
+    if skipped >= 0:
+        yield _too_long(name, n + 1, skipped)
+    elif pending.strip():
+        yield Document(f"{name}:{n + 1}", raw=pending)
+
+
+def _too_long(name: str, n: int, size: int) -> Problem:
+    return Problem(
+        f"{name}:{n}",
+        f"a line of {size / 1e6:.1f} MB, over the {MAX_LINE // 2**20} MiB limit",
+        "a measurement this large is not OONI's; the line is left out",
+    )
 
 
 def _json_file(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
     head = stream.read(MAX_JSON + 1)
     if len(head) > MAX_JSON:
-        stream.seek(0)
-        yield from _lines(name, stream)  # too big to be one document: read it as lines
+        stream.seek(0)  # too big to be one document: read it as lines
+        yield from _split(name, _reads(stream))
         return
     try:
         doc = orjson.loads(head)
     except orjson.JSONDecodeError as exc:
         if "after document" in str(exc) or "trailing" in str(exc).lower():
             stream.seek(0)  # several documents, one per line, in a .json file
-            yield from _lines(name, stream)
+            yield from _split(name, _reads(stream))
             return
         line = head[: _pos(exc)].count(b"\n") + 1
         yield Problem(f"{name}:{line}", f"not JSON: {_msg(exc)}", "give OONI's raw JSON or JSONL")
@@ -105,40 +179,12 @@ def _json_file(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
         yield Document(name, doc)
 
 
-def _lines(name: str, stream: IO[bytes]) -> Iterator[Document | Problem]:
-    n = 0
+def _reads(stream: IO[bytes]) -> Iterator[bytes]:
     try:
-        while True:
-            line = stream.readline(MAX_LINE + 1)
-            if not line:
-                return
-            n += 1
-            if len(line) > MAX_LINE and not line.endswith(b"\n"):
-                size = len(line) + _skip_rest(stream)
-                yield Problem(
-                    f"{name}:{n}",
-                    f"a line of {size / 1e6:.1f} MB, over the {MAX_LINE // 2**20} MiB limit",
-                    "a measurement this large is not OONI's; the line is left out",
-                )
-                continue
-            if not line.strip():
-                continue
-            yield Document(f"{name}:{n}", raw=line)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        yield Problem(
-            f"{name}:{n + 1}",
-            f"the gzip stream breaks off ({exc}); {n} line(s) before it were read",
-            "download the file again",
-        )
-
-
-def _skip_rest(stream: IO[bytes]) -> int:
-    skipped = 0
-    while True:
-        chunk = stream.readline(1 << 20)
-        skipped += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
-            return skipped
+        while chunk := stream.read(BLOCK):
+            yield chunk
+    except gzip.BadGzipFile as exc:
+        raise EOFError(str(exc)) from exc
 
 
 def _pos(exc: orjson.JSONDecodeError) -> int:

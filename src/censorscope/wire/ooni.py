@@ -135,7 +135,7 @@ def _time(value: Any) -> datetime:
     raise FormatProblem("no measurement_start_time", "OONI writes 'YYYY-MM-DD HH:MM:SS'")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _time_of(value: str) -> datetime:
     if not isinstance(value, str):
         raise FormatProblem("no measurement_start_time", "OONI writes 'YYYY-MM-DD HH:MM:SS'")
@@ -385,7 +385,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
     return ctl
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
