@@ -190,7 +190,7 @@ def _verdict(
     feats: dict[str, Any], target: str, vantage: str, asn: int, country: str, time: datetime
 ) -> Verdict:
     rule = first(RULES, feats)
-    evidence = {k: v for k, v in feats.items() if v is not None and k in EVIDENCE}
+    evidence = {k: v for k, v in feats.items() if k in EVIDENCE and v is not None}
     evidence["why"] = rule.note
     evidence["rules_version"] = RULES_VERSION
     return Verdict(

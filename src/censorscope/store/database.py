@@ -169,14 +169,20 @@ def imported_rows(
     rows = []
     control_id = None
     if i.control is not None:
-        rows.append(measurement_row(i.control, "control", None, i, run_id))
+        # the control's row says where it came from; the tool's judgement is the vantage's
+        rows.append(measurement_row(i.control, "control", None, i, run_id, theirs=False))
         control_id = rows[0][0]
     rows.append(measurement_row(i.measurement, "vantage", control_id, i, run_id))
     return rows, verdict_row(v, rows[-1][0], run_id)
 
 
 def measurement_row(
-    m: Measurement, role: str, control_id: str | None, i: Imported | None, run_id: str
+    m: Measurement,
+    role: str,
+    control_id: str | None,
+    i: Imported | None,
+    run_id: str,
+    theirs: bool = True,
 ) -> tuple[Any, ...]:
     return (
         os.urandom(16).hex(),  # as unique as uuid4, a tenth of the cost
@@ -195,8 +201,8 @@ def measurement_row(
         i.tool if i else None,
         i.source if i else None,
         i.uid if i else None,
-        orjson.dumps(i.theirs, default=str).decode() if i else None,
-        orjson.dumps(i.app, default=str).decode() if i and i.app is not None else None,
+        orjson.dumps(i.theirs, default=str).decode() if i and theirs else None,
+        orjson.dumps(i.app, default=str).decode() if i and theirs and i.app is not None else None,
         orjson.dumps(m.not_bogon).decode() if m.not_bogon else None,
     )
 
@@ -294,12 +300,14 @@ class Store:
         self.flush()
         self.db.execute(f"SET checkpoint_threshold='{BULK_CHECKPOINT}'")
         self.db.execute(f"SET memory_limit='{BULK_MEMORY}'")
+        self.db.execute("SET threads=1")  # the importer's workers have the other cores
         try:
             yield
         finally:
             self.flush()
             self.db.execute("RESET checkpoint_threshold")
             self.db.execute("RESET memory_limit")
+            self.db.execute("RESET threads")
             self.db.execute("CHECKPOINT")
 
     def add_tables(self, tables: list[tuple[str, pa.Table]]) -> None:
