@@ -114,7 +114,7 @@ def run_import(path: Path, db: Path) -> tuple[float, float, float, str]:
         peak_main = max(peak_main, _mem_mb(proc.pid, "VmRSS"))
         pids = [proc.pid, *_children(proc.pid)]
         peak_all = max(peak_all, sum(_mem_mb(p, "Pss") for p in pids))
-        time.sleep(0.1)
+        time.sleep(0.5)  # reading smaps_rollup costs the kernel: not too often
     wall = time.perf_counter() - t0
     said = (proc.stderr.read() if proc.stderr else "").strip().splitlines()
     if proc.returncode:

@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
 """
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
 BULK_CHECKPOINT = "192MB"  # of log between checkpoints while importing
-BULK_MEMORY = "256MB"  # DuckDB's share of memory while importing (the rest spills to disk)
+BULK_MEMORY = "192MB"  # DuckDB's share of memory while importing (the rest spills to disk)
 STORED_BODY = 1024  # characters of a body kept, as the probe keeps (records.HttpRequest)
 # the columns rows are written to, in the order of the row tuples, with their Arrow types
 _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
