@@ -36,7 +36,7 @@ def observe_scan(m: Measurement, scan: dict[str, Any]) -> dict[str, Any]:
         return f
     f["v_ok"] = r.failure is None and r.status_code > 0
     f["http_status"] = r.status_code or None
-    f["page_match"] = scan.get("matched") == scan.get("trials")
+    f["page_match"] = bool(scan.get("matched"))
     if r.failure:
         step, method = _failed_step(scan.get("service", ""), r.failure)
         f.update(v_step=step, v_failure=r.failure, v_method=method)

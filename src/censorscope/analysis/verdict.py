@@ -139,6 +139,10 @@ RULES: tuple[VerdictRule, ...] = (
                      " of an HTTPS fetch is tls)"),
     VerdictRule("http.cdn-error", {"page_kind": "cdn-error"}, "inconclusive",
                 note="the service's CDN says its origin failed: the service's side"),
+    VerdictRule("cp.server-page", {"source": "censoredplanet", "page_kind": "server"},
+                "accessible",
+                note="the remote server answered its own default or error page (Censored"
+                     " Planet's false positives): nothing came between"),
     VerdictRule("http.server-page", {"page_kind": "server", "http_diff": True}, "inconclusive",
                 note="a server's default, parked or error page (Censored Planet's false"
                      " positives): the server's doing, not a censor's"),

@@ -174,8 +174,14 @@ def _hyperquack_v1(doc: dict[str, Any], source: str) -> Imported:
         _time(results[0].get("StartTime")),
         source,
     )
+    keyword = str(doc.get("Keyword"))
     trials = []
+    # v1 retries the test domain until it answers as the template; a trial of another
+    # name (the last, when all failed) is the control
     for r in results:
+        sent = r.get("Sent")
+        if isinstance(sent, str) and sent and keyword not in sent:
+            continue
         error = r.get("Error")
         # v1 names a received answer that differs from the template in its error
         matched = bool(r.get("Success"))
@@ -207,11 +213,12 @@ def _quack_scan(
 
 
 def _request(i: Imported, trials: list[dict[str, Any]]) -> None:
-    """The first answer that differs from the template, or the first error, as the
-    measurement's one request."""
+    """The measurement's one request: the template when a trial matched it (a censor
+    that let one of the retries through is not what Hyperquack reports, as Censored
+    Planet reads it), else the first answer that differs, else the first error."""
     scan = i.scan or {}
     m = i.measurement
-    if scan.get("matched") == scan.get("trials"):
+    if scan.get("matched"):  # one trial answered as the template: no interference
         m.requests.append(HttpRequest(url=m.input, status_code=200, body_sha256="template"))
         return
     for t in trials:
@@ -283,5 +290,9 @@ def _satellite(doc: dict[str, Any], source: str) -> Imported:
         "error": errors[0] if errors else None,
         "controls_failed": not live or bool(doc.get("connect_error")),
     }
-    i.theirs = {"anomaly": doc.get("anomaly"), "confidence": doc.get("confidence")}
+    i.theirs = {
+        "anomaly": doc.get("anomaly"),
+        "confidence": doc.get("confidence"),
+        "controls_failed": i.scan["controls_failed"],  # liveness or connection failed
+    }
     return i
