@@ -137,6 +137,10 @@ def test_censored_planet_records(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert by[("195.88.106.3", "https://4genderjustice.org/")]["verdict"] == "inconclusive"
     assert all("censoredplanet" in r for r in rows)
     assert len(rows) == 48
+    # where Censored Planet itself saw interference, and only there (docs/fidelity.md)
+    assert main(["compare", "--db", str(db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["disagreements"] == [] and doc["compared"] == 48
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:
