@@ -14,9 +14,11 @@
 
 Failures *observed on the network* are not exceptions: they are data (OONI failure
 strings, see `censorscope.probe.failure`) recorded in the measurement. Bytes that do not
-parse as a wire format (`wire.quic.NotInitial`, `wire.netlink.NetlinkError`, both
-ValueErrors) and a QUIC connection closed by its peer (`probe.h3.QuicFailure`) are caught
-by the code that reads them and turned into such data.
+parse as a wire format (`wire.quic.NotInitial`, `wire.netlink.NetlinkError`,
+`wire.ooni.FormatProblem` for a document that is no OONI or Censored Planet measurement,
+all ValueErrors) and a QUIC connection closed by its peer (`probe.h3.QuicFailure`) are caught
+by the code that reads them and turned into such data, or, for an imported file, into one
+line naming the file, the line and the reason (`inputs.documents.Problem`).
 """
 
 from __future__ import annotations
