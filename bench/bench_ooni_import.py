@@ -99,12 +99,13 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def run_import(path: Path, db: Path) -> tuple[float, float, float, str]:
+def run_import(path: Path, db: Path, workers: int | None) -> tuple[float, float, float, str]:
     """Wall time, peak resident memory of the import process, peak of it and its workers
     together (proportional: a page they share since the fork counts once), its words."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "censorscope", "import", str(path), "--db", str(db)],
+        [sys.executable, "-m", "censorscope", "import", str(path), "--db", str(db)]
+        + (["--workers", str(workers)] if workers else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -137,6 +138,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=200_000)
     p.add_argument("--keep", help="keep the generated file here")
+    p.add_argument("--workers", type=int, help="passed to import (default: its own)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep or Path(tmp) / "web.jsonl.gz")
@@ -144,7 +146,7 @@ def main() -> None:
         size = generate(path, args.n) if not path.exists() else path.stat().st_size
         print(f"generated {args.n} measurements, {size / 1e6:.0f} MB gzip, "
               f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
-        wall, peak, peak_all, said = run_import(path, Path(tmp) / "b.duckdb")
+        wall, peak, peak_all, said = run_import(path, Path(tmp) / "b.duckdb", args.workers)
         rate = args.n / wall
         print(f"censorscope import: {wall:.1f} s, {rate:,.0f} measurements/s, peak memory"
               f" {peak:.0f} MB, with its workers {peak_all:.0f} MB (PSS) [{said}]")  # fmt: skip

@@ -222,3 +222,16 @@ def test_every_shared_ooni_file_imports_or_is_said(
             and "targets/" not in str(f)
         ):
             assert str(f) in sources or str(f) in said, f
+
+
+def test_worker_processes_give_the_same_lines_in_the_same_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = DATA / "ooni"
+    out = {}
+    for n in (1, 2):
+        args = ["import", str(src), "--db", str(tmp_path / f"w{n}.duckdb"), "--json"]
+        assert main([*args, "--workers", str(n)]) == 0
+        lines = _lines(capsys.readouterr().out)
+        out[n] = [(r["source"], r["verdict"], r["evidence"]["rule"]) for r in lines]
+    assert out[1] == out[2] and len(out[1]) == len(PINNED)

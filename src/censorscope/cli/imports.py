@@ -57,6 +57,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="default: ooni-obs for .csv/.csv.gz files, ooni for the rest",
     )
     p.add_argument("--json", action="store_true", help="one JSON line per measurement judged")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="processes that judge (default: one per core up to four, for inputs over 16 MB;"
+        " 1 judges here, with less memory)",
+    )
     add_db(p)
 
 
@@ -346,7 +352,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
             n = import_observations(store, args.files, err)
             err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
             return 0 if n else 1
-        counts = import_raw(store, args.files, err, out, tool=fmt)
+        workers = None if args.workers is None else max(1, args.workers)
+        counts = import_raw(store, args.files, err, out, tool=fmt, workers=workers)
     n = counts["measurements"]
     err.print(
         f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
