@@ -170,3 +170,16 @@ def test_a_probe_error_is_not_blocking() -> None:
     d = fail_request(web(), "unknown_failure: 'ascii' codec can't decode byte 0xd9")
     d["test_keys"]["tls_handshakes"] = []
     assert (judge(d).verdict, judge(d).rule) == ("inconclusive", "probe.error")
+
+
+def test_an_address_the_helper_verified_for_the_name_is_consistent() -> None:
+    # disjoint addresses and networks (a CDN of another provider here), plain HTTP that
+    # fails; the helper's ip_info says it verified TLS for the name on our address
+    d = fail_request(web(url="http://example.org/", answers=("151.101.1.69",), asn=64501),
+                     "connection_reset")  # fmt: skip
+    d["test_keys"]["tls_handshakes"] = []
+    d["test_keys"]["control"]["tls_handshake"] = {}
+    assert judge(d).rule == "dns.inconsistent"
+    d["test_keys"]["control"]["ip_info"]["151.101.1.69"] = {"asn": 64501, "flags": 9}
+    v = judge(d)
+    assert (v.verdict, v.method) == ("blocked", "http-failure")

@@ -30,6 +30,7 @@ from censorscope.records import (
     TlsHandshake,
 )
 
+_VALID_FOR_DOMAIN = 8  # OONI's THIPInfoFlagValidForDomain
 BODY_KEPT = 4096  # bytes of each body kept: blockpage and page signatures sit early
 _VERSION = re.compile(r"0\.[23]\.\d+\Z")
 _TITLE = re.compile(r"<title[^>]*>([^<]{1,512})</title>", re.IGNORECASE)
@@ -367,6 +368,14 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
                 failure=st.get("failure"),
             )
         )
+    # ip_info flag 8 (ValidForDomain): the helper's TLS handshake to that address verified
+    # for the input's name; an address the probe resolved that verified there is genuine
+    have = {split_endpoint(h.address)[0] for h in ctl.tls_handshakes}
+    for ip, info in ip_info.items():
+        flags = info.get("flags") if isinstance(info, dict) else 0
+        if isinstance(flags, int) and flags & _VALID_FOR_DOMAIN and ip not in have:
+            endpoint = f"[{ip}]:443" if ":" in ip else f"{ip}:443"
+            ctl.tls_handshakes.append(TlsHandshake(address=endpoint, server_name=host))
     http = obj(c.get("http_request")) if isinstance(c.get("http_request"), dict) else None
     if http is not None:
         code = http.get("status_code")
