@@ -39,7 +39,7 @@ __all__ = ["RULES", "RULES_VERSION", "SLOW_KBPS", "decide", "decide_imported", "
 
 # Changes whenever a rule, its order or a threshold changes: a stored verdict says which
 # table made it.
-RULES_VERSION = "2026-12-01.2"
+RULES_VERSION = "2026-12-01.3"
 
 
 @dataclass(frozen=True, slots=True)
