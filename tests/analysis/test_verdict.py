@@ -197,3 +197,15 @@ def test_every_verdict_carries_the_table_version() -> None:
     from censorscope.analysis.verdict import RULES_VERSION
 
     assert decide(m(["192.0.2.1"]), m(["192.0.2.1"])).evidence["rules_version"] == RULES_VERSION
+
+
+def test_an_address_as_input_is_never_a_dns_blockpage_or_bogon() -> None:
+    # measure http://127.0.0.1:1/ --not-bogon 127.0.0.0/8: the connection is refused; no
+    # resolver answered, so OONI's DNS fingerprint for 127.0.0.1 says nothing
+    meas = Measurement("http://127.0.0.1:1/", "ISP", 64500, "XA", T)
+    meas.queries.append(DnsQuery("127.0.0.1", "r", "udp", ["127.0.0.1"]))
+    meas.tcp_connect.append(TcpConnect("127.0.0.1", 1, "connection_refused"))
+    for exempt in ((), ("127.0.0.0/8",)):
+        v = decide(meas, None, exempt)
+        assert v.method not in ("http-blockpage", "dns"), v
+        assert v.rule == "nocontrol"

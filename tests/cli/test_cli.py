@@ -150,3 +150,34 @@ def test_unreachable_control_keeps_the_other_results(
     assert rows["https://plain.test/"]["verdict"] == "accessible"
     assert rows["https://tlsreset.test/"]["verdict"] == "inconclusive"
     assert rows["https://tlsreset.test/"]["evidence"]["v_failure"] == "connection_reset"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["measure", "http://127.0.0.1:1/", "--concurrency", "0"],
+        ["measure", "http://127.0.0.1:1/", "--timeout", "0"],
+        ["measure", "http://127.0.0.1:1/", "--timeout", "-1"],
+        ["measure", "http://127.0.0.1:1/", "--timeout", "nan"],
+        ["lab", "run", "russia-2022", "--concurrency", "-3"],
+        ["import", "x.jsonl", "--workers", "0"],
+    ],
+)
+def test_numbers_that_would_hang_or_fail_everything_are_refused(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert "must be" in capsys.readouterr().err
+
+
+def test_reading_commands_refuse_a_store_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "typo.duckdb"
+    for args in (["infer", "--db", str(typo)], ["compare", "--db", str(typo)],
+                 ["export", "--db", str(typo), "--out", str(tmp_path / "x.jsonl")]):  # fmt: skip
+        assert main(args) == 2
+        assert "no such store" in capsys.readouterr().err
+        assert not typo.exists()

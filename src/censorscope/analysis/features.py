@@ -9,6 +9,7 @@ rule may name is in FEATURES; nothing here decides.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -122,14 +123,17 @@ def observe(
     f["http_status"] = last.status_code if last and last.status_code else None
     if last is not None and last.failure and len(v.requests) > 1 and v_step != "dns":
         f["hop_failed"] = last.url  # the chain broke after a redirect
-    f["dns_bogon"] = bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
+    # an input that is an address was not looked up: no resolver answered it, so neither
+    # a bogus answer nor a DNS blockpage fingerprint can be said of it
+    looked_up = not _is_literal(_host(v))
+    f["dns_bogon"] = looked_up and bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
     f["rate_kbps"], f["control_sni_kbps"], f["throttle"], f["slowdown"] = _throttle(v)
     f["handshake_kbps"] = _slow_handshake(v)
     f["handshake_peers"] = peers if f["handshake_kbps"] else None
 
     c_last = c.requests[-1] if c is not None and c.requests else None
     f["page_match"] = page_match(last, c_last) if last and c_last else None
-    f["blockpage"] = _blockpage(v, c, f["page_match"])
+    f["blockpage"] = _blockpage(v, c, f["page_match"], looked_up)
     kind = page_kind(last) if last and last.status_code and f["page_match"] is not True else None
     f["page_kind"], f["page"] = kind if kind else (None, None)
 
@@ -226,6 +230,16 @@ def _input_host(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
+def _is_literal(host: str) -> bool:
+    """An IP address written as a hostname (an input like http://10.0.0.1/)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=16384)
 def name_key(host: str) -> str:
     """A hostname as DNS carries it: lower case, ASCII (IDN names in punycode), no dot at
     the end, so that "пример.рф" and "xn--e1afmkfd.xn--p1ai." compare equal."""
@@ -304,9 +318,11 @@ def _first_failure(
     return None, None, []
 
 
-def _blockpage(m: Measurement, c: Measurement | None, matches: bool | None) -> str | None:
-    for q in m.queries:
-        if name := match_dns(q.answers):
+def _blockpage(
+    m: Measurement, c: Measurement | None, matches: bool | None, looked_up: bool = True
+) -> str | None:
+    for q in m.queries if looked_up else ():
+        if not _is_literal(name_key(q.hostname)) and (name := match_dns(q.answers)):
             return name
     if matches:
         return None  # the control's own page

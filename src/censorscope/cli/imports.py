@@ -31,7 +31,7 @@ from rich.console import Console
 from censorscope.analysis.peers import HandshakePeers, handshake_class
 from censorscope.analysis.verdict import decide_imported, decide_observed
 from censorscope.cli import output
-from censorscope.cli.options import Command, add_db
+from censorscope.cli.options import Command, add_db, positive_int
 from censorscope.inputs import documents
 from censorscope.records import HttpRequest, Imported, Verdict
 from censorscope.store import Store
@@ -59,7 +59,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON line per measurement judged")
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         help="processes that judge (default: one per core up to four, for inputs over 16 MB;"
         " 1 judges here, with less memory)",
     )

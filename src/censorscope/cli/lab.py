@@ -22,6 +22,8 @@ from censorscope.cli.options import (
     chosen_isps,
     duration_arg,
     open_store,
+    positive_int,
+    positive_seconds,
     run,
     scenario_arg,
     time_arg,
@@ -48,8 +50,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--isp", action="append", default=[], help="only these ISPs")
     add_output(p)
-    p.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
-    p.add_argument("--concurrency", type=int, default=64, help="targets at once per ISP")
+    p.add_argument("--timeout", type=positive_seconds, default=2.0, help="per step, seconds")
+    p.add_argument("--concurrency", type=positive_int, default=64, help="targets at once per ISP")
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
@@ -119,7 +121,7 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, help="share of flows failing at random, all ISPs")
     p.add_argument("--seed", type=int, default=0, help="which random failures (noise)")
     p.add_argument("--slots", type=int, default=8, help="rounds measured at once")
-    p.add_argument("--timeout", type=float, default=2.0, help="per step, seconds")
+    p.add_argument("--timeout", type=positive_seconds, default=2.0, help="per step, seconds")
     add_db(p)
 
 

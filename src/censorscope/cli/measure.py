@@ -19,6 +19,7 @@ from censorscope.cli.options import (
     add_sinks,
     duration_arg,
     open_store,
+    positive_int,
     probe_config,
     run,
 )
@@ -40,7 +41,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--asn", type=int, default=0, help="this network's AS number, if known")
     p.add_argument("--cc", default="ZZ", help="this network's country code, if known")
     p.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", type=positive_int, default=16)
     p.add_argument("--every", type=duration_arg, help="repeat, a round every DURATION (e.g. 1h)")
     p.add_argument("--for", dest="for_", type=duration_arg, help="repeat for DURATION (e.g. 2d)")
     add_sinks(p, "--watch", "after each round, alert changes to - / a file / a webhook URL")

@@ -50,6 +50,28 @@ def scenario_arg(text: str) -> str:
     return locate(text)
 
 
+def positive_int(text: str) -> int:
+    """A count of at least one (0 concurrent targets would wait forever)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} must be at least 1")
+    return n
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in seconds above zero (a timeout of 0 or less fails every step)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds above 0")
+    return x
+
+
 def duration_arg(text: str) -> timedelta:
     try:
         return parse_duration(text)
@@ -98,7 +120,7 @@ def add_network(p: argparse.ArgumentParser, resolver_help: str) -> None:
 
 def add_probe(p: argparse.ArgumentParser) -> None:
     add_network(p, "UDP resolver (default: system)")
-    p.add_argument("--timeout", type=float, default=10.0, help="per step, seconds")
+    p.add_argument("--timeout", type=positive_seconds, default=10.0, help="per step, seconds")
     p.add_argument(
         "--not-bogon",
         action="append",

@@ -14,11 +14,10 @@ from rich.console import Console
 
 from censorscope.analysis.timeline import SILENT
 from censorscope.cli import output
-from censorscope.cli.options import Command, run, scenario_arg, time_arg
+from censorscope.cli.options import Command, existing_store, run, scenario_arg, time_arg
 from censorscope.errors import InputError
 from censorscope.inputs.observations import read_observations, seed_names
 from censorscope.lab.runtime import LabProcess
-from censorscope.store import Store
 
 AUDIT_COLUMNS = (
     "rule",
@@ -139,7 +138,7 @@ def _infer(args: argparse.Namespace, err: Console) -> int:
     probes = 0
     if args.observations or args.db:
         if args.db:
-            with Store(args.db) as store:
+            with existing_store(args.db) as store:
                 latest = store.latest_verdicts(args.vantage, skip=SILENT)
             observations = observations_from(latest)
         else:

@@ -22,7 +22,14 @@ from censorscope.analysis.circumvention import (
 )
 from censorscope.analysis.verdict import decide
 from censorscope.cli import output
-from censorscope.cli.options import Command, add_network, scenario_arg, time_arg
+from censorscope.cli.options import (
+    Command,
+    add_network,
+    positive_int,
+    positive_seconds,
+    scenario_arg,
+    time_arg,
+)
 from censorscope.errors import InputError
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.unblock import (
@@ -69,8 +76,8 @@ def _configure(u: argparse.ArgumentParser) -> None:
     u.add_argument("--front", help="a name for domain fronting (same service, not blocked)")
     u.add_argument("--force", action="store_true", help="try strategies even if not blocked")
     u.add_argument("--json", action="store_true", help="one JSON object per outcome")
-    u.add_argument("--timeout", type=float, default=None, help="per step, seconds")
-    u.add_argument("--concurrency", type=int, default=32, help="trials at once")
+    u.add_argument("--timeout", type=positive_seconds, default=None, help="per step, seconds")
+    u.add_argument("--concurrency", type=positive_int, default=32, help="trials at once")
     add_network(u, "the ISP's resolver (default: the system's)")
 
 
