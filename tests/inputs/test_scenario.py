@@ -92,3 +92,56 @@ def test_two_sites_cannot_share_a_pinned_address(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match="belongs to another site"):
         load_scenario(write(tmp_path, text))
+
+
+def _isp_head(name: str = "s") -> str:
+    return f'[scenario]\nname = "{name}"\n[[isp]]\nname = "A"\nasn = 64500\ncountry = "RU"\n'
+
+
+def test_forty_thousand_rules_load_in_linear_time(tmp_path: Path) -> None:
+    import time
+
+    rules = "".join(
+        f'[[rule]]\nid = "r{i}"\non = "sni"\nmatch = "exact"\npattern = "x{i}.test"\n'
+        f'action = "tls-reset"\nisps = ["A"]\n'
+        for i in range(40_000)
+    )
+    p = tmp_path / "big.toml"
+    p.write_text(_isp_head() + rules)
+    t0 = time.perf_counter()
+    assert len(load_scenario(p).rules) == 40_000
+    assert time.perf_counter() - t0 < 30  # quadratic: 165 s
+
+
+@pytest.mark.parametrize(
+    ("include", "problem"),
+    [(["/dev/zero"], "not a regular file"), (["missing.toml"], "no such file")],
+)
+def test_includes_that_are_not_scenario_files(tmp_path: Path, include: list, problem: str) -> None:
+    p = tmp_path / "s.toml"
+    p.write_text(f'[scenario]\nname = "s"\ninclude = {include!r}\n'.replace("'", '"'))
+    with pytest.raises(ScenarioError, match=problem):
+        load_scenario(p)
+
+
+def test_deep_and_doubled_includes_are_bounded(tmp_path: Path) -> None:
+    # a chain 3,000 deep, and files that include the next one twice, 30 levels deep
+    for i in range(3000):
+        (tmp_path / f"c{i}.toml").write_text(f'[scenario]\ninclude = ["c{i + 1}.toml"]\n')
+    (tmp_path / "c3000.toml").write_text("[scenario]\n")
+    with pytest.raises(ScenarioError, match="nested over"):
+        load_scenario(tmp_path / "c0.toml")
+    for i in range(30):
+        (tmp_path / f"d{i}.toml").write_text(
+            f'[scenario]\ninclude = ["d{i + 1}.toml", "d{i + 1}.toml"]\n'
+        )
+    (tmp_path / "d30.toml").write_text("[scenario]\n")
+    with pytest.raises(ScenarioError, match=r"nested over|files included"):
+        load_scenario(tmp_path / "d0.toml")
+
+
+def test_deeply_nested_toml_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    p = tmp_path / "deep.toml"
+    p.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ScenarioError):
+        load_scenario(p)

@@ -94,17 +94,39 @@ def locate(name: str) -> str:
     return name  # loading it says what is wrong
 
 
+MAX_DEPTH = 16  # includes within includes
+MAX_FILES = 256  # files read for one scenario, includes counted
+MAX_BYTES = 32 * 2**20  # a scenario file (a registry-sized one is a few MB)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
-    return _load(path, seen=())
+    return _load(path, seen=(), budget=[MAX_FILES])
 
 
-def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
+def _load(path: Path, seen: tuple[Path, ...], budget: list[int]) -> Scenario:
     file = str(path)
     if path.resolve() in seen:
         raise ScenarioError(file, "scenario.include", "includes itself", "remove the cycle")
+    if len(seen) > MAX_DEPTH:
+        raise ScenarioError(
+            file, "scenario.include", f"includes nested over {MAX_DEPTH} deep", "flatten them"
+        )
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ScenarioError(
+            file, "scenario.include", f"over {MAX_FILES} files included", "include each once"
+        )
+    if path.exists() and not path.is_file():
+        raise ScenarioError(file, "-", "not a regular file", "give a .toml file")
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScenarioError(
+                file, "-", f"over {MAX_BYTES // 2**20} MiB", "split it, or give a rule list"
+            )
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ScenarioError(file, "TOML", "nested too deep", "flatten the tables") from None
     except FileNotFoundError:
         raise ScenarioError(
             file,
@@ -123,7 +145,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
     base: Scenario | None = None
     for i, inc in enumerate(v.str_list(head.get("include", []), "scenario.include")):
-        sub = _load((path.parent / inc), (*seen, path.resolve()))
+        sub = _load((path.parent / inc), (*seen, path.resolve()), budget)
         base = sub if base is None else _merge(base, sub, file, f"scenario.include[{i}]")
 
     control_tbl = v.table(data.get("control", {}), "control")
@@ -195,9 +217,11 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
             )
         scen.isps.append(isp)
 
+    # kept as sites come (the included ones first): checking against a list was quadratic
+    taken = {ip for s in scen.sites for ip in s.pinned}
+    known = {h for s in scen.sites for h in s.hostnames}
     for i, tbl in enumerate(v.array(data.get("site", []), "site")):
         site = v.site(tbl, f"site[{i}]")
-        taken = {ip for s in scen.sites for ip in s.pinned}
         for j, ip in enumerate(site.pinned):
             if ip in taken:
                 raise ScenarioError(
@@ -206,7 +230,6 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
                     f"{ip} belongs to another site",
                     "give each site its own",
                 )
-        known = {h for s in scen.sites for h in s.hostnames}
         for h in site.hostnames:
             if h in known:
                 raise ScenarioError(
@@ -216,17 +239,21 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
                     "define each hostname once (use aliases for extra names)",
                 )
         scen.sites.append(site)
+        taken.update(site.pinned)
+        known.update(site.hostnames)
 
     isp_names = [x.name for x in scen.isps]
+    ids = {r.id for r in scen.rules}
     for i, tbl in enumerate(v.array(data.get("rule", []), "rule")):
         rule = v.rule(tbl, f"rule[{i}]", isp_names, default_id=f"{path.stem}:{i}")
-        if any(r.id == rule.id for r in scen.rules):
+        if rule.id in ids:
             raise ScenarioError(
                 file,
                 f"rule[{i}].id",
                 f"rule id {rule.id!r} is used twice",
                 "give each rule a unique id",
             )
+        ids.add(rule.id)
         scen.rules.append(rule)
     return scen
 
