@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from censorscope.analysis.traffic import Series, detect_drops, grid
+from censorscope.analysis.traffic import Series, detect_drops, grid, parse_series
 from censorscope.errors import InputError
 from censorscope.inputs.scenario import load_scenario
 from censorscope.inputs.traffic import read_series
@@ -92,3 +92,20 @@ def test_drop_on_a_synthetic_cycle() -> None:
     v[(t >= t[300]) & (t < t[330])] *= 0.6
     (a,) = detect_drops(Series("x", t, v))
     assert a.points == 30 and a.magnitude == pytest.approx(40, abs=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("time,entity,value\n2021-03-10T00:00Z,AS1," + "9" * 200_000 + "\n", "line 2"),
+        ('{"data": 5}', "data"),
+        ('{"data": [[{"from": 0, "step": 300, "values": 5}]]}', "signal 0"),
+        ('{"data": [{"from": 1e30, "step": 300, "values": [1, 2]}]}', "signal 0"),
+        ('{"data": [{"from": 1e400, "step": 300, "values": [1]}]}', "signal 0"),
+        ('{"data": ' + "[" * 10_000 + "]" * 10_000 + "}", "-"),
+    ],
+)
+def test_bad_series_name_their_place_and_never_crash(text: str, where: str) -> None:
+    with pytest.raises(InputError) as exc:
+        parse_series("s.json", text)
+    assert exc.value.where == where

@@ -135,41 +135,50 @@ def _read_csv(file: str, text: str) -> list[Series]:
             file, "line 1", "the header must be time,entity,value", "add that header line"
         )
     points: dict[str, dict[int, float]] = {}
-    for line, row in enumerate(rows, start=2):
-        if not row or not any(x.strip() for x in row):
-            continue
-        if len(row) < 3:
-            raise InputError(
-                file,
-                f"line {line}",
-                f"expected 3 fields, got {len(row)}",
-                "write time,entity,value",
-            )
-        try:
-            t = int(parse_time(row[0]).timestamp())
-        except ValueError as exc:
-            raise InputError(file, f"line {line}", str(exc)) from None
-        try:
-            v = float(row[2])
-        except ValueError:
-            raise InputError(
-                file,
-                f"line {line}",
-                f"value {row[2]!r} is not a number",
-                "write a number, or leave the row out for a gap",
-            ) from None
-        if not math.isfinite(v):
-            raise InputError(file, f"line {line}", f"value {row[2]!r} is not finite")
-        entity = row[1].strip()
-        if t in points.setdefault(entity, {}):
-            raise InputError(
-                file,
-                f"line {line}",
-                f"{entity} has two values at {row[0]}",
-                "keep one row per entity and time",
-            )
-        points[entity][t] = v
+    try:
+        for line, row in enumerate(rows, start=2):
+            _csv_row(file, line, row, points)
+    except csv.Error as exc:  # a field over the csv module's 128 KB limit, a stray quote
+        raise InputError(
+            file, f"line {rows.line_num}", f"not CSV: {exc}", "write time,entity,value rows"
+        ) from None
     return [_series(e, p) for e, p in points.items()]
+
+
+def _csv_row(file: str, line: int, row: list[str], points: dict[str, dict[int, float]]) -> None:
+    if not row or not any(x.strip() for x in row):
+        return
+    if len(row) < 3:
+        raise InputError(
+            file,
+            f"line {line}",
+            f"expected 3 fields, got {len(row)}",
+            "write time,entity,value",
+        )
+    try:
+        t = int(parse_time(row[0]).timestamp())
+    except ValueError as exc:
+        raise InputError(file, f"line {line}", str(exc)) from None
+    try:
+        v = float(row[2])
+    except ValueError:
+        raise InputError(
+            file,
+            f"line {line}",
+            f"value {row[2]!r} is not a number",
+            "write a number, or leave the row out for a gap",
+        ) from None
+    if not math.isfinite(v):
+        raise InputError(file, f"line {line}", f"value {row[2]!r} is not finite")
+    entity = row[1].strip()
+    if t in points.setdefault(entity, {}):
+        raise InputError(
+            file,
+            f"line {line}",
+            f"{entity} has two values at {row[0]}",
+            "keep one row per entity and time",
+        )
+    points[entity][t] = v
 
 
 def _read_ioda(file: str, text: str) -> list[Series]:
@@ -177,23 +186,44 @@ def _read_ioda(file: str, text: str) -> list[Series]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(file, f"line {exc.lineno}", f"bad JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(
+            file, "-", "JSON nested too deep", "export signals from IODA's API"
+        ) from None
     signals = doc.get("data", doc) if isinstance(doc, dict) else doc
     flat: list[dict] = []
-    stack = list(signals) if isinstance(signals, list) else []
+    # IODA nests signals in lists of lists; walked with a stack of iterators, not recursion
+    stack = [iter(signals)] if isinstance(signals, list) else []
     while stack:
-        item = stack.pop(0)
-        if isinstance(item, list):
-            stack = item + stack
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, list):
+            if len(stack) > 64:
+                raise InputError(file, "-", "signals nested too deep", "export from IODA's API")
+            stack.append(iter(item))
         elif isinstance(item, dict):
             flat.append(item)
+    if not flat:
+        raise InputError(
+            file, "data", "no signals (objects with from, step, values)",
+            "export signals from IODA's API (/v2/signals/raw/...)",
+        )  # fmt: skip
     out = []
     for i, sig in enumerate(flat):
         try:
             start, step, values = int(sig["from"]), int(sig["step"]), sig["values"]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise InputError(
                 file, f"signal {i}", "needs from, step and values", "export signals from IODA's API"
             ) from None
+        if not (0 <= start <= _LATEST and 0 < step <= 366 * 86400 and isinstance(values, list)):
+            raise InputError(
+                file,
+                f"signal {i}",
+                f"from {sig['from']!r}, step {sig['step']!r} or values out of range",
+                "from: Unix seconds, step: seconds up to a year, values: a list",
+            )
         entity = (
             f"{sig.get('entityType', '')}:{sig.get('entityCode', i)}:{sig.get('datasource', '')}"
         )
@@ -204,6 +234,10 @@ def _read_ioda(file: str, text: str) -> list[Series]:
         }
         out.append(_series(entity, pts))
     return out
+
+
+_END = object()
+_LATEST = 4102444800  # 2100-01-01: a later start is a unit error
 
 
 def _series(entity: str, points: dict[int, float]) -> Series:
