@@ -29,3 +29,18 @@ def test_bad_line_is_named(tmp_path: Path) -> None:
     with pytest.raises(TargetListError) as exc:
         load_targets(str(f))
     assert exc.value.where == "line 3" and "list.txt" in str(exc.value)
+
+
+def test_a_csv_field_over_the_csv_modules_limit_is_an_error(tmp_path: Path) -> None:
+    from censorscope.errors import InputError
+    from censorscope.inputs.populations import load_population
+
+    p = tmp_path / "list.csv"
+    p.write_text('url,category_code\n"https://a.test/' + "x" * 200_000 + '",NEWS\n')
+    with pytest.raises(InputError, match="field larger"):
+        load_targets(str(p))
+    with pytest.raises(InputError, match="field larger"):
+        load_population([p])
+    p.write_text("url,category_code\nhttp://[::1/,NEWS\n")
+    with pytest.raises(InputError):
+        load_population([p])

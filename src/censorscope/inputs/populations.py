@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,19 +43,32 @@ def load_population(paths: Sequence[str | Path], fold_trailing_dot: bool = False
             rows = csv.DictReader(io.StringIO(text))
             items = ((n, urlsplit(r.get("url") or "").hostname or "", r.get("category_code") or "")
                      for n, r in enumerate(rows, start=2))  # fmt: skip
-        for i, (n, raw, category) in enumerate(items, start=1):
-            rank = i if ranked else UNRANKED
-            if not raw:
-                continue
-            name = ascii_name(raw.rstrip(".") if fold_trailing_dot else raw)
-            if name is None:
-                pop.skipped.append((str(path), n, f"{raw[:60]!r} is not a domain name"))
-                continue
-            old = pop.domains.get(name)
-            if old is None or rank < old.rank or (category and not old.category):
-                pop.domains[name] = Domain(name, min(rank, old.rank) if old else rank,
-                                           category or (old.category if old else ""))  # fmt: skip
+        try:
+            _merge(pop, str(path), items, ranked, fold_trailing_dot)
+        except (csv.Error, ValueError) as exc:  # a field over 128 KB; a URL urlsplit refuses
+            raise InputError(str(path), "CSV", str(exc), "one domain or URL a line") from None
     return pop
+
+
+def _merge(
+    pop: Population,
+    path: str,
+    items: Iterable[tuple[int, str, str]],
+    ranked: bool,
+    fold_trailing_dot: bool,
+) -> None:
+    for i, (n, raw, category) in enumerate(items, start=1):
+        rank = i if ranked else UNRANKED
+        if not raw:
+            continue
+        name = ascii_name(raw.rstrip(".") if fold_trailing_dot else raw)
+        if name is None:
+            pop.skipped.append((path, n, f"{raw[:60]!r} is not a domain name"))
+            continue
+        old = pop.domains.get(name)
+        if old is None or rank < old.rank or (category and not old.category):
+            pop.domains[name] = Domain(name, min(rank, old.rank) if old else rank,
+                                       category or (old.category if old else ""))  # fmt: skip
 
 
 def _name_of(line: str) -> str:

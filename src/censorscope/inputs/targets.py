@@ -39,12 +39,18 @@ def load_targets(arg: str) -> list[Target]:
     first = text.split("\n", 1)[0]
     if first.lower().startswith("url,"):
         out = []
-        for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            url = (row.get("url") or "").strip()
-            if not url:
-                raise TargetListError(arg, f"line {i}", "empty url", "fill or delete the row")
-            t = parse_url(url, arg, f"line {i}")
-            out.append(Target(t.url, (row.get("category_code") or "").strip()))
+        rows = csv.DictReader(io.StringIO(text))
+        try:
+            for i, row in enumerate(rows, start=2):
+                url = (row.get("url") or "").strip()
+                if not url:
+                    raise TargetListError(arg, f"line {i}", "empty url", "fill or delete the row")
+                t = parse_url(url, arg, f"line {i}")
+                out.append(Target(t.url, (row.get("category_code") or "").strip()))
+        except csv.Error as exc:  # a field over 128 KB, a stray quote
+            raise TargetListError(
+                arg, f"line {rows.line_num}", f"not CSV: {exc}", "write url,category_code rows"
+            ) from None
         return out
     return [
         parse_url(line, arg, f"line {i}")
