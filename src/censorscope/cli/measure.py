@@ -36,6 +36,11 @@ from censorscope.store import Store
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="URL|LIST")
     p.add_argument("--control", help="helper URL, e.g. http://helper.example.org:8080")
+    p.add_argument(
+        "--allow-no-control",
+        action="store_true",
+        help="exit 0 even when the --control helper could not be reached (else exit 3)",
+    )
     add_probe(p)
     p.add_argument("--vantage", default="local", help="a name for this vantage point")
     p.add_argument("--asn", type=int, default=0, help="this network's AS number, if known")
@@ -60,10 +65,11 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
         span = args.for_ if args.for_ is not None else args.every
         rounds = int(span / args.every) + 1
     store = open_store(args)
+    missed = 0  # targets whose control could not be had, over all rounds
     try:
         for i in range(rounds):
             started = time.monotonic()
-            _round(args, err, targets, cfg, vantage, control, store, i, rounds)
+            missed += _round(args, err, targets, cfg, vantage, control, store, i, rounds)
             if args.watch and store is not None:
                 store.flush()
                 alert_changes(args.db, args.watch, str(REGISTRY))
@@ -72,7 +78,16 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     finally:
         if store is not None:
             store.close()
+    if missed and not args.allow_no_control:
+        err.print(
+            f"[red]the control at {args.control} failed for {missed} measurement(s): their"
+            " verdicts are limited[/] (exit 3; --allow-no-control accepts that)"
+        )
+        return NO_CONTROL
     return 0
+
+
+NO_CONTROL = 3  # exit status: measured, but without the control that was asked for
 
 
 def _round(
@@ -85,8 +100,10 @@ def _round(
     store: Store | None,
     i: int,
     rounds: int,
-) -> None:
+) -> int:
+    """One round; returns how many targets went without the control asked for."""
     controls: dict[str, Measurement | None] = {}
+    unreachable = False
 
     async def go() -> list[tuple[Measurement, Verdict]]:
         probe_cfg = cfg
@@ -96,6 +113,8 @@ def _round(
                 server = (control.host, int(health["throughput_port"]))
                 probe_cfg = dataclasses.replace(cfg, throughput_server=server)
             except CensorscopeError as exc:
+                nonlocal unreachable
+                unreachable = True
                 err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
 
         async def control_of(t: Target) -> Measurement | None:
@@ -131,11 +150,17 @@ def _round(
         output.write_json(verdicts, sys.stdout)
     else:
         output.console().print(output.table(verdicts, f"measured from {vantage.name}"))
+    missed = 0
+    if control is not None:
+        missed = sum(1 for t in targets if controls.get(t.url) is None)
+        if unreachable:
+            missed = len(targets)
     if control is not None and control.errors:
         err.print(
             f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
         )
         control.errors.clear()
+    return missed
 
 
 MEASURE = Command("measure", "measure URLs from this machine", _configure, _measure)
