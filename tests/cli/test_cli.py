@@ -182,3 +182,27 @@ def test_reading_commands_refuse_a_store_that_does_not_exist(
         assert main(args) == 2
         assert "no such store" in capsys.readouterr().err
         assert not typo.exists()
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "censorscope", "lab", "campaign", "russia-2022",
+         "--from", "2022-03-01", "--to", "2022-03-31", "--every", "1h",
+         "--db", str(tmp_path / "c.duckdb")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob("censorscope-lab-*/*")):
+        time.sleep(0.1)
+    assert list(tmp_path.glob("censorscope-lab-*/*")), "the lab did not start"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 143
+    assert not list(tmp_path.glob("censorscope-lab-*")), "the lab's folder (its CA key) is left"
