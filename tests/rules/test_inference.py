@@ -157,3 +157,21 @@ def test_observations_from_the_store(tmp_path: Path) -> None:
             store.add(Measurement(url, "MTS", 1, "RU", t), Verdict(url, "MTS", 1, "RU", t, verdict))
         latest = store.latest_verdicts("MTS", skip=SILENT)
         assert observations_from(latest) == {"reddit.com": True, "kremlin.ru": False}
+
+
+def test_observation_files_that_would_hang_or_crash_inference(tmp_path: Path) -> None:
+    from censorscope.errors import InputError
+    from censorscope.inputs.observations import read_observations
+
+    long = tmp_path / "long.csv"
+    long.write_text("x" * 20_000_000 + ".com,1\n")
+    with pytest.raises(InputError, match="characters"):
+        read_observations(str(long))
+    cp = tmp_path / "cp1251.csv"
+    cp.write_bytes("домен.рф,1\n".encode("cp1251"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_observations(str(cp))
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(InputError):
+        read_observations(str(binary))

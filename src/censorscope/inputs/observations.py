@@ -19,12 +19,19 @@ _TRUTH = {
 }
 
 
+MAX_NAME = 253  # characters of a domain name (RFC 1035)
+
+
 def read_observations(file: str) -> dict[str, bool]:
     """Name -> blocked, from `domain,blocked` rows (a header line is allowed)."""
     try:
         lines = Path(file).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise InputError(file, "-", "no such file", "give a CSV domain,blocked") from None
+    except UnicodeDecodeError as exc:  # CP1251 registry exports, binary files
+        raise InputError(
+            file, f"byte {exc.start}", "not UTF-8 text", "save it as UTF-8 (iconv -f cp1251)"
+        ) from None
     out: dict[str, bool] = {}
     for n, line in enumerate(lines, start=1):
         parts = [p.strip().lower() for p in line.split(",")]
@@ -37,7 +44,16 @@ def read_observations(file: str) -> dict[str, bool]:
                 f"expected domain,blocked, got {line[:60]!r}",
                 "blocked is 1/0, true/false, blocked/accessible",
             )
-        out[parts[0].rstrip(".")] = _TRUTH[parts[1]]
+        name = parts[0].rstrip(".")
+        if not 0 < len(name) <= MAX_NAME:
+            # a name's candidate rules grow with its length: a 20 MB "name" hung inference
+            raise InputError(
+                file,
+                f"line {n}",
+                f"a name of {len(name):,} characters",
+                f"domain names have 1 to {MAX_NAME}",
+            )
+        out[name] = _TRUTH[parts[1]]
     return out
 
 
