@@ -82,13 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _Terminated(BaseException):
+class _Terminated(SystemExit):
     """SIGTERM, raised where the program is, so that cleanups run as for Ctrl-C (the lab's
-    folder holds its CA's private key: never left on disk)."""
+    folder holds its CA's private key: never left on disk). A SystemExit, because event
+    loops let only that and KeyboardInterrupt out of their callbacks."""
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+    raise _Terminated(143)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
