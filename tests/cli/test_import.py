@@ -235,3 +235,29 @@ def test_worker_processes_give_the_same_lines_in_the_same_order(
         lines = _lines(capsys.readouterr().out)
         out[n] = [(r["source"], r["verdict"], r["evidence"]["rule"]) for r in lines]
     assert out[1] == out[2] and len(out[1]) == len(PINNED)
+
+
+def test_a_truncated_observation_gzip_keeps_its_whole_half(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    head = (
+        "measurement_uid,input,test_name,probe_asn,probe_cc,measurement_start_time,ip,port,"
+        "dns_failure,tcp_failure,tls_failure,http_failure\n"
+    )
+    rng = random.Random(3)  # incompressible enough that half the file is half the rows
+    rows = "".join(
+        f"m{i},https://t.me/,web_connectivity,33771,KE,2024-11-07 10:00:00+00:00,"
+        f"149.154.{rng.randrange(256)}.{rng.randrange(256)},443,,,,\n"
+        for i in range(20_000)
+    )
+    data = gzip.compress((head + rows).encode())
+    cut = tmp_path / "obs_web.csv.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    code = main(["import", "--format", "ooni-obs", str(cut), "--db", str(tmp_path / "o.duckdb")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "breaks off after" in err and "SELECT" not in err
+    n = int(err.split("imported ")[1].split()[0])
+    assert 5_000 < n < 15_000

@@ -19,10 +19,12 @@ import multiprocessing
 import os
 import re
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import orjson
@@ -69,7 +71,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def import_observations(store: Store, files: list[str], err: Console | None = None) -> int:
     """OONI observations into the store, each measurement judged by the verdict table
     (rules ooni.*); what was left out is said on `err`. Returns how many were added."""
-    observed, problems = store.observed(files)
+    with tempfile.TemporaryDirectory(prefix="censorscope-obs-") as tmp:
+        usable, said = _whole_files(files, Path(tmp))
+        observed, problems = store.observed(usable)
+    problems = said + problems
     if err is not None:
         for problem in problems:
             err.print(f"[yellow]skipped:[/] {problem}", highlight=False, soft_wrap=True)
@@ -77,6 +82,28 @@ def import_observations(store: Store, files: list[str], err: Console | None = No
         store.add_verdict(decide_observed(o), o.measurement_id)
     store.flush()
     return len(observed)
+
+
+def _whole_files(files: list[str], tmp: Path) -> tuple[list[str], list[str]]:
+    """The files to read, a gzip cut short replaced by its whole lines (DuckDB would read
+    none of it, and say so in SQL); what was done, said."""
+    usable, said = [], []
+    for i, f in enumerate(files):
+        path = Path(f)
+        if not f.endswith(".gz") or not path.is_file():
+            usable.append(f)
+            continue
+        into = tmp / f"{i}-{path.name[:-3]}"
+        lines = documents.salvage_gzip(path, into)
+        if lines is None:
+            usable.append(f)
+        else:
+            usable.append(str(into))
+            said.append(
+                f"{f}: the gzip stream breaks off after {lines:,} lines (the header among"
+                " them); those were read (download the file again for the rest)"
+            )
+    return usable, said
 
 
 def import_raw(

@@ -105,6 +105,36 @@ def _blocks(raw: IO[bytes], gz: bool) -> Iterator[bytes]:
         raise EOFError("compressed file ended before the end-of-stream marker was reached")
 
 
+def salvage_gzip(path: Path, into: Path) -> int | None:
+    """None when `path` is a whole gzip file (or no gzip file). Else its lines up to where
+    the stream breaks off, whole lines only, written to `into`, and how many there were:
+    a download cut short keeps what it has."""
+    with path.open("rb") as raw:
+        if raw.read(2) != b"\x1f\x8b":
+            return None
+        raw.seek(0)
+        try:
+            for _ in _blocks(raw, gz=True):
+                pass
+            return None
+        except (EOFError, zlib.error):
+            pass
+        raw.seek(0)
+        lines = 0
+        pending = b""
+        with into.open("wb") as out:
+            try:
+                for block in _blocks(raw, gz=True):
+                    data = pending + block
+                    cut = data.rfind(b"\n") + 1
+                    out.write(data[:cut])
+                    lines += data.count(b"\n", 0, cut)
+                    pending = data[cut:]
+            except (EOFError, zlib.error):
+                pass
+        return lines
+
+
 def _split(name: str, blocks: Iterator[bytes]) -> Iterator[Document | Problem]:
     """Lines of the blocks as Documents (FILE:LINE), a line over MAX_LINE as a Problem."""
     n = 0
