@@ -271,8 +271,8 @@ class Imported:
     measurement: Measurement
     control: Measurement | None = None
     theirs: dict[str, Any] = field(default_factory=dict)  # OONI: blocking, accessible, ...
-    # for tests without web steps (telegram, signal, tor, ...): what their keys say, read
-    # by the verdict table's app.* rules; None for web measurements
+    # for tests without web steps (telegram, signal, tor, ...): their keys that say what
+    # happened (wire.ooni.app_keys), read by analysis.apps; None for web measurements
     app: dict[str, Any] | None = None
     # for Censored Planet's records: what the record says (analysis.scans reads it)
     scan: dict[str, Any] | None = None

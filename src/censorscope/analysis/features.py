@@ -13,6 +13,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
+from censorscope.analysis.apps import app_state
 from censorscope.analysis.blockpage import is_bogon, match_dns, match_http
 from censorscope.analysis.pages import page_kind, page_match
 from censorscope.analysis.rate import handshake_read_kbps, handshake_throttled, pattern
@@ -182,8 +183,9 @@ def observe_observed(o: ObservedMeasurement) -> dict[str, Any]:
     }
 
 
-def observe_app(test_name: str, app: dict[str, Any]) -> dict[str, Any]:
-    """Plain features of an app test (telegram, signal, tor, ...) from what its keys say."""
+def observe_app(test_name: str, keys: dict[str, Any]) -> dict[str, Any]:
+    """Plain features of an app test (telegram, signal, tor, ...) from its keys."""
+    app = app_state(test_name, keys)
     return {
         "source": "app",
         "test_name": test_name,

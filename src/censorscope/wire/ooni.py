@@ -5,9 +5,10 @@ web_connectivity 0.4.x and 0.5 ("LTE") and urlgetter become a Measurement of the
 steps (every DNS engine, the redirect chain oldest hop first, handshake reads from the
 network events) and, for web_connectivity, a Measurement of the test helper's control
 (its DNS answers with their ASN from `ip_info`, TCP, TLS and HTTP). The app tests
-(telegram, signal, whatsapp, facebook_messenger, tor, ...) keep what their keys say in
-`Imported.app`, for the verdict table's app.* rules. OONI's own judgement goes, as given,
-into `Imported.theirs`. Spec: github.com/ooni/spec (data-formats, nettests).
+(telegram, signal, whatsapp, facebook_messenger, tor, ...) keep their keys that say what
+happened in `Imported.app`, for analysis.apps and the verdict table's app.* rules. OONI's
+own judgement goes, as given, into `Imported.theirs`. Spec: github.com/ooni/spec
+(data-formats, nettests).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def parse(doc: Any, source: str) -> Imported:
             if test_name == "web_connectivity":
                 out.control = _control(tk, m)
         else:
-            out.app = app_state(test_name, tk)
+            out.app = app_keys(test_name, tk)
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
         # a key of the wrong type deep in the test keys: say which, keep the line apart
         raise FormatProblem(f"malformed test_keys ({type(exc).__name__}: {exc})") from exc
@@ -407,102 +408,46 @@ def _info_asn(info: Any) -> int:
     return info.get("asn", 0) if isinstance(info, dict) and isinstance(info.get("asn"), int) else 0
 
 
-# --- the app tests: what their keys say, for the verdict table's app.* rules -----------
+# --- the app tests: the keys that say what happened, read by analysis.apps ------------
 
-_FAILURE_METHOD = (
-    ("dns_", "dns"),
-    ("ssl_", "tls"),
-    ("connection_refused", "tcp_ip"),
-    ("connection_reset", "tcp_ip"),
-    ("generic_timeout_error", "tcp_ip"),
-    ("eof_error", "tls"),
-)
-
-
-def failure_method(failure: str | None, default: str = "http-failure") -> str:
-    """The method a failure string points at when nothing else says where it happened."""
-    for prefix, method in _FAILURE_METHOD:
-        if failure and failure.startswith(prefix):
-            return method
-    return default
-
-
-def app_state(test_name: str, tk: dict[str, Any]) -> dict[str, Any]:
-    """{"state": ok | blocked | partial | failed | unjudged, "method", "parts", "why"}."""
-    reader = _APPS.get(test_name)
-    if reader is None:
-        return {"state": "unjudged", "why": f"censorscope does not judge {test_name}"}
-    return reader(tk)
+# per test, the keys kept as they are (their presence counts: a key OONI did not write
+# is not a false one)
+APP_KEYS: dict[str, tuple[str, ...]] = {
+    "telegram": (
+        "telegram_tcp_blocking",
+        "telegram_http_blocking",
+        "telegram_web_status",
+        "telegram_web_failure",
+    ),
+    "signal": ("signal_backend_status", "signal_backend_failure"),
+    "whatsapp": (
+        "registration_server_status",
+        "registration_server_failure",
+        "whatsapp_endpoints_status",
+        "whatsapp_web_status",
+        "whatsapp_web_failure",
+    ),
+    "facebook_messenger": ("facebook_tcp_blocking", "facebook_dns_blocking"),
+    "vanilla_tor": ("success", "failure"),
+    "torsf": ("success", "failure"),
+    "dnscheck": ("bootstrap_failure",),
+}
 
 
-def _telegram(tk: dict[str, Any]) -> dict[str, Any]:
-    if "telegram_tcp_blocking" not in tk:
-        return {"state": "unjudged", "why": "no telegram_tcp_blocking key"}
-    parts = {
-        "app endpoints (TCP)": bool(tk.get("telegram_tcp_blocking")),
-        "app endpoints (HTTP)": bool(tk.get("telegram_http_blocking")),
-        "web.telegram.org": tk.get("telegram_web_status") == "blocked",
-    }
-    blocked = [p for p, b in parts.items() if b]
-    method = (
-        "tcp_ip" if parts["app endpoints (TCP)"] else failure_method(tk.get("telegram_web_failure"))
-    )
-    return _state(blocked, len(parts), method)
-
-
-def _signal(tk: dict[str, Any]) -> dict[str, Any]:
-    status = tk.get("signal_backend_status")
-    if status not in ("ok", "blocked", "blocking"):
-        return {"state": "unjudged", "why": "no signal_backend_status"}
-    blocked = [] if status == "ok" else ["backend"]
-    return _state(blocked, 1, failure_method(tk.get("signal_backend_failure")))
-
-
-def _whatsapp(tk: dict[str, Any]) -> dict[str, Any]:
-    if "registration_server_status" not in tk:
-        return {"state": "unjudged", "why": "no registration_server_status"}
-    parts = {
-        "registration": tk.get("registration_server_status") == "blocked",
-        "chat endpoints": tk.get("whatsapp_endpoints_status") == "blocked",
-        # an unexpected status code from web.whatsapp.com is the service changing its
-        # answers, not a censor (OONI dropped this check for that reason)
-        "web.whatsapp.com": tk.get("whatsapp_web_status") == "blocked"
-        and tk.get("whatsapp_web_failure") != "http_unexpected_status_code",
-    }
-    blocked = [p for p, b in parts.items() if b]
-    failure = tk.get("registration_server_failure") or tk.get("whatsapp_web_failure")
-    method = "tcp_ip" if parts["chat endpoints"] else failure_method(failure)
-    return _state(blocked, len(parts), method)
-
-
-def _messenger(tk: dict[str, Any]) -> dict[str, Any]:
-    if "facebook_tcp_blocking" not in tk and "facebook_dns_blocking" not in tk:
-        return {"state": "unjudged", "why": "no facebook_*_blocking keys"}
-    dns, tcp = bool(tk.get("facebook_dns_blocking")), bool(tk.get("facebook_tcp_blocking"))
-    blocked = [p for p, b in (("DNS", dns), ("TCP", tcp)) if b]
-    return _state(blocked, 2, "dns" if dns else "tcp_ip")
-
-
-def _tor(tk: dict[str, Any]) -> dict[str, Any]:
-    targets = tk.get("targets")
-    # 0.3.4 and later: {address: target}; before: a list of targets
-    items = list(targets.values()) if isinstance(targets, dict) else targets
-    items = [t for t in items or [] if isinstance(t, dict)]
-    if not items:
-        return {"state": "unjudged", "why": "no targets"}
-    failures = [_tor_failure(t) for t in items]
-    failed = [f for f in failures if f]
-    if len(failed) == len(items):
-        return _state(
-            [f"all {len(items)} Tor targets"], len(items), failure_method(failed[0], "tcp_ip")
-        )
-    if failed:
-        return {
-            "state": "partial",
-            "parts": [f"{len(failed)} of {len(items)} Tor targets failed"],
-            "why": "some relays or bridges unreachable: relays go down, this alone is no block",
+def app_keys(test_name: str, tk: dict[str, Any]) -> dict[str, Any]:
+    """What an app test's keys say, as plain data: its status keys, and for tor the
+    failure of each target, for dnscheck of each lookup (None: it worked)."""
+    out = {k: tk[k] for k in APP_KEYS.get(test_name, ()) if k in tk}
+    if test_name == "tor" and "targets" in tk:
+        targets = tk["targets"]
+        # 0.3.4 and later: {address: target}; before: a list of targets
+        items = list(targets.values()) if isinstance(targets, dict) else targets
+        out["targets"] = [_tor_failure(t) for t in items or [] if isinstance(t, dict)]
+    if test_name == "dnscheck" and isinstance(tk.get("lookups"), dict):
+        out["lookups"] = {
+            str(k): v.get("failure") for k, v in tk["lookups"].items() if isinstance(v, dict)
         }
-    return {"state": "ok", "parts": []}
+    return out
 
 
 def _tor_failure(t: dict[str, Any]) -> str | None:
@@ -513,45 +458,3 @@ def _tor_failure(t: dict[str, Any]) -> str | None:
         if status.get("failure"):
             return str(status["failure"])
     return None
-
-
-def _bootstrap(tk: dict[str, Any]) -> dict[str, Any]:
-    if tk.get("success") is True or (tk.get("failure") is None and "failure" in tk):
-        return {"state": "ok", "parts": []}
-    return {
-        "state": "failed",
-        "parts": [str(tk.get("failure"))],
-        "why": "the bootstrap failed; with no control, a block cannot be told from a bad network",
-    }
-
-
-def _dnscheck(tk: dict[str, Any]) -> dict[str, Any]:
-    lookups = tk.get("lookups")
-    ok = isinstance(lookups, dict) and any(
-        isinstance(v, dict) and not v.get("failure") for v in lookups.values()
-    )
-    if not tk.get("bootstrap_failure") and ok:
-        return {"state": "ok", "parts": []}
-    return {
-        "state": "failed",
-        "parts": [str(tk.get("bootstrap_failure") or "every lookup failed")],
-        "why": "the resolver failed; with no control, a block cannot be told from an outage",
-    }
-
-
-def _state(blocked: list[str], total: int, method: str) -> dict[str, Any]:
-    if not blocked:
-        return {"state": "ok", "parts": []}
-    return {"state": "blocked", "parts": blocked, "method": method, "of": total}
-
-
-_APPS = {
-    "telegram": _telegram,
-    "signal": _signal,
-    "whatsapp": _whatsapp,
-    "facebook_messenger": _messenger,
-    "tor": _tor,
-    "vanilla_tor": _bootstrap,
-    "torsf": _bootstrap,
-    "dnscheck": _dnscheck,
-}
