@@ -9,7 +9,6 @@ rule may name is in FEATURES; nothing here decides.
 from __future__ import annotations
 
 import functools
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from censorscope.analysis.blockpage import is_bogon, match_dns, match_http
 from censorscope.analysis.pages import page_kind, page_match
 from censorscope.analysis.rate import handshake_read_kbps, handshake_throttled, pattern
 from censorscope.records import Measurement, Method, ObservedMeasurement
+from censorscope.rules.match import is_address
 
 # A target-SNI transfer below this is checked against a control SNI. Throttlers police
 # to hundreds of kbit/s; loopback under load stays above this.
@@ -126,7 +126,7 @@ def observe(
         f["hop_failed"] = last.url  # the chain broke after a redirect
     # an input that is an address was not looked up: no resolver answered it, so neither
     # a bogus answer nor a DNS blockpage fingerprint can be said of it
-    looked_up = not _is_literal(_host(v))
+    looked_up = not is_address(_host(v))
     f["dns_bogon"] = looked_up and bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
     f["rate_kbps"], f["control_sni_kbps"], f["throttle"], f["slowdown"] = _throttle(v)
     f["handshake_kbps"] = _slow_handshake(v)
@@ -232,16 +232,6 @@ def _input_host(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _is_literal(host: str) -> bool:
-    """An IP address written as a hostname (an input like http://10.0.0.1/)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=16384)
 def name_key(host: str) -> str:
     """A hostname as DNS carries it: lower case, ASCII (IDN names in punycode), no dot at
     the end, so that "пример.рф" and "xn--e1afmkfd.xn--p1ai." compare equal."""
@@ -324,7 +314,7 @@ def _blockpage(
     m: Measurement, c: Measurement | None, matches: bool | None, looked_up: bool = True
 ) -> str | None:
     for q in m.queries if looked_up else ():
-        if not _is_literal(name_key(q.hostname)) and (name := match_dns(q.answers)):
+        if not is_address(name_key(q.hostname)) and (name := match_dns(q.answers)):
             return name
     if matches:
         return None  # the control's own page

@@ -8,6 +8,7 @@ matches on label boundaries only, a substring is raw bytes-in-string (`t.co` is 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -19,7 +20,7 @@ Matcher = Callable[[str], bool]
 
 def compile_match(kind: str, pattern: str, case_sensitive: bool = False) -> Matcher:
     """Return a predicate for one pattern. Raises ValueError on a bad pattern."""
-    if kind == "cidr" or (kind == "exact" and _is_address(pattern)):
+    if kind == "cidr" or (kind == "exact" and is_address(pattern)):
         net = ipaddress.ip_network(pattern, strict=False)
 
         def in_net(value: str) -> bool:
@@ -49,7 +50,10 @@ def rule_matcher(rule: Rule) -> Matcher:
     return compile_match(rule.match, rule.pattern, rule.case_sensitive)
 
 
-def _is_address(text: str) -> bool:
+@functools.lru_cache(maxsize=16384)
+def is_address(text: str) -> bool:
+    """An IP address (v4 or v6) written as text: a rule's pattern, an input's host, an
+    answer the test helper listed."""
     try:
         ipaddress.ip_address(text)
     except ValueError:

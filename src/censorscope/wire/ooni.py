@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import ipaddress
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ from censorscope.records import (
     Throughput,
     TlsHandshake,
 )
+from censorscope.rules.match import is_address
 
 _VALID_FOR_DOMAIN = 8  # OONI's THIPInfoFlagValidForDomain
 BODY_KEPT = 4096  # bytes of each body kept: blockpage and page signatures sit early
@@ -343,7 +343,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
     host = m.queries[0].hostname if m.queries else ""
     if dns is not None:
         # the v0.4 helper lists CNAMEs among the addresses: keep the addresses
-        addrs = [a for a in dns.get("addrs") or [] if isinstance(a, str) and _is_ip(a)]
+        addrs = [a for a in dns.get("addrs") or [] if isinstance(a, str) and is_address(a)]
         ctl.queries.append(
             DnsQuery(
                 hostname=host,
@@ -393,15 +393,6 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
             )
         )
     return ctl
-
-
-@functools.lru_cache(maxsize=16384)
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _info_asn(info: Any) -> int:
