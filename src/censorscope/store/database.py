@@ -33,51 +33,6 @@ from censorscope.records import Imported, Measurement, ObservedMeasurement, Verd
 from censorscope.store import ooni
 from censorscope.store.sql import literal
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS measurements (
-    id VARCHAR,
-    run_id VARCHAR,
-    role VARCHAR,
-    test_name VARCHAR,
-    measurement_start_time TIMESTAMP,
-    input VARCHAR,
-    vantage VARCHAR,
-    probe_asn INTEGER,
-    probe_cc VARCHAR,
-    resolver_alive BOOLEAN,
-    runtime DOUBLE,
-    control_id VARCHAR,
-    queries VARCHAR,
-    tcp_connect VARCHAR,
-    tls_handshakes VARCHAR,
-    requests VARCHAR,
-    throughput VARCHAR
-);
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS tool VARCHAR;
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS source VARCHAR;
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS uid VARCHAR;
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS theirs VARCHAR;
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS app VARCHAR;
-ALTER TABLE measurements ADD COLUMN IF NOT EXISTS not_bogon VARCHAR;
-CREATE TABLE IF NOT EXISTS alerts (
-    key VARCHAR PRIMARY KEY,
-    sent TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS verdicts (
-    measurement_id VARCHAR,
-    run_id VARCHAR,
-    target VARCHAR,
-    vantage VARCHAR,
-    asn INTEGER,
-    country VARCHAR,
-    time TIMESTAMP,
-    verdict VARCHAR,
-    method VARCHAR,
-    rate_kbps DOUBLE,
-    rule VARCHAR,
-    evidence VARCHAR
-);
-"""
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
 BULK_CHECKPOINT = "192MB"  # of log between checkpoints while importing
 BULK_MEMORY = "192MB"  # DuckDB's share of memory while importing (the rest spills to disk)
@@ -120,6 +75,31 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("evidence", pa.string()),
     ],
 }
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "timestamp[us]": "TIMESTAMP",
+    "int32": "INTEGER",
+    "bool": "BOOLEAN",
+    "double": "DOUBLE",
+}
+
+
+def _schema() -> str:
+    """The tables from _COLUMNS, the one place their columns are declared. A column added
+    since a store was made is added to it (JSON was VARCHAR's name for older stores)."""
+    out = []
+    for table, columns in _COLUMNS.items():
+        body = ",\n    ".join(f"{name} {_SQL_TYPES[str(t)]}" for name, t in columns)
+        out.append(f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n);")
+        out += [
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {_SQL_TYPES[str(t)]};"
+            for name, t in columns
+        ]
+    out.append("CREATE TABLE IF NOT EXISTS alerts (key VARCHAR PRIMARY KEY, sent TIMESTAMP);")
+    return "\n".join(out)
+
+
+SCHEMA = _schema()
 # the columns a Measurement is read back from, beside its steps
 _HEAD = (
     "id",
