@@ -192,7 +192,6 @@ def _hyperquack_v1(doc: dict[str, Any], source: str) -> Imported:
         "controls_failed": doc.get("FailSanity"),
         "stateful_block": doc.get("StatefulBlock"),
     }
-    i.scan["errors"] = sorted({str(r.get("Error")) for r in results if r.get("Error")})[:3]
     _request(i, [{"response": t[2], "error": t[1]} for t in trials])
     return i
 
@@ -206,7 +205,6 @@ def _quack_scan(
         "service": service,
         "trials": len(trials),
         "matched": sum(ok for ok, _, _ in trials),
-        "answered": sum(1 for ok, e, r in trials if not ok and r is not None and not e),
         "error": errors[0] if errors else None,
         "controls_failed": controls_failed,
     }
