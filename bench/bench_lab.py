@@ -19,6 +19,7 @@ import httpx
 
 from censorscope.analysis.verdict import decide
 from censorscope.inputs.scenario import load_scenario
+from censorscope.lab.load import busy
 from censorscope.lab.runtime import LabProcess, run_event_loop
 from censorscope.probe.measure import Probe
 from censorscope.probe.rounds import LabProbeOptions, lab_targets, probe_config, run_round
@@ -26,13 +27,16 @@ from censorscope.records import Target
 from censorscope.timeparse import parse_time
 
 ISPS = ("Rostelecom", "MTS", "Beeline", "MegaFon")
+JITTERY = "MegaFon"  # the ISP given --jitter-ms
 AT = parse_time("2022-03-14T12:00Z")
 
 
-def write_scenario(path: Path, sites: int) -> None:
+def write_scenario(path: Path, sites: int, jitter_ms: float = 0) -> None:
     lines = ['[scenario]\nname = "bench"\n', '[control]\nname = "control"\ncountry = "DE"\n']
     for i, isp in enumerate(ISPS):
         lines.append(f'[[isp]]\nname = "{isp}"\nasn = {64500 + i}\ncountry = "RU"\n')
+        if jitter_ms and isp == JITTERY:
+            lines.append(f"jitter_ms = {jitter_ms}\n")
     for n in range(sites):
         lines.append(f'[[site]]\nname = "site{n:04d}.example"\ntitle = "Site {n}"\n')
     # a realistic mix: most sites accessible, some blocked by each method, a few throttled
@@ -56,15 +60,27 @@ def write_scenario(path: Path, sites: int) -> None:
     path.write_text("\n".join(lines))
 
 
-async def ours(lab: LabProcess, scenario_path: Path) -> tuple[float, int, dict]:
+async def ours(lab: LabProcess, scenario_path: Path) -> tuple[float, int, dict, list[str], float]:
     scenario = load_scenario(scenario_path)
     start = time.perf_counter()
     verdicts = await run_round(lab, scenario, AT, LabProbeOptions(timeout=2.0, concurrency=64))
     elapsed = time.perf_counter() - start
     counts: dict[str, int] = {}
+    wrong: list[str] = []
+    errors: list[float] = []
     for v in verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1
-    return elapsed, len(verdicts), counts
+        want = configured(v.target)
+        if v.verdict != want:
+            wrong.append(f"{v.target} {v.vantage}: {v.verdict} ({v.rule}), not {want}")
+        elif want == "throttled":
+            errors.append(abs((v.rate_kbps or 0) - 130) / 130)
+    return elapsed, len(verdicts), counts, wrong, max(errors, default=0.0)
+
+
+def configured(target: str) -> str:
+    n = int(target.split("site", 1)[1][:4])
+    return "blocked" if n % 10 == 0 else "throttled" if 1 <= n <= 4 else "accessible"
 
 
 async def baseline(lab: LabProcess, urls: list[str]) -> tuple[float, int]:
@@ -120,10 +136,12 @@ async def throttled_alone(lab: LabProcess) -> tuple[float, float, str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=1000)
+    ap.add_argument("--load", type=int, default=0, help="busy processes while measuring")
+    ap.add_argument("--jitter-ms", type=float, default=0, help=f"jitter on {JITTERY}'s path")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, busy(args.load, 600):
         path = Path(tmp) / "bench.toml"
-        write_scenario(path, args.sites)
+        write_scenario(path, args.sites, args.jitter_ms)
         urls = [t.url for t in lab_targets(load_scenario(path))]
         lab = LabProcess(path)
         lab.start()
@@ -144,12 +162,13 @@ def main() -> None:
             run_event_loop(run_all())
         finally:
             lab.close()
-    t_ours, n, counts = results["ours"]
+    t_ours, n, counts, wrong, rate_error = results["ours"]
     t_httpx, fetched = results["httpx"]
     t_thr, rate, verdict = results["throttle"]
     ours_rate = n / t_ours
     httpx_rate = len(urls) * len(ISPS) / t_httpx
-    print(f"sites={args.sites} isps={len(ISPS)} vantage targets={n}")
+    print(f"sites={args.sites} isps={len(ISPS)} vantage targets={n} busy processes={args.load}"
+          f" jitter={args.jitter_ms:g} ms on {JITTERY}")  # fmt: skip
     print(f"censorscope: {t_ours:.2f} s, {ours_rate:.0f} targets/s (vantage + control + verdict)")
     blocked_sites = len(range(0, args.sites, 10))
     expected = {
@@ -158,6 +177,9 @@ def main() -> None:
         "accessible": 4 * (args.sites - blocked_sites - 4),
     }
     print(f"  verdicts: {counts} ({'as' if counts == expected else 'NOT as'} configured)")
+    print(f"  wrong verdicts: {len(wrong)}; throttled rates within {rate_error:.1%} of 130")
+    for w in wrong[:20]:
+        print(f"    {w}")
     print(
         f"httpx baseline: {t_httpx:.2f} s for {len(urls) * (len(ISPS) + 1)} fetches "
         f"({fetched} succeeded), {httpx_rate:.0f} targets/s"

@@ -35,6 +35,7 @@ class Isp:
     noise: float = 0.0  # share of flows that fail at random (resets), as on a real network
     utc_offset: float = 0.0  # hours; where the daily traffic cycle peaks in the evening
     shape_kbps: float = 0.0  # a smooth path-wide shaper on every flow (0: none), not by SNI
+    jitter_ms: float = 0.0  # each chunk of every flow waits a random 0..jitter_ms: a bad path
 
     @property
     def name(self) -> str:

@@ -1,6 +1,6 @@
 """Throttling detection users can trust: SNI policers at several rates are found with their
 rate; a path-wide shaper is slowness for every SNI, not throttling; an unthrottled target
-is never called throttled."""
+is never called throttled, also on a jittery path."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -42,17 +42,20 @@ def test_shaped_path_is_slow_for_every_sni_not_throttled(verdicts: dict) -> None
     assert slow.verdict == "throttled" and slow.rate_kbps == pytest.approx(130, rel=0.15)
 
 
-@pytest.mark.parametrize("rate", [64, 130, 500])
+@pytest.mark.parametrize("rate", [64, 130, 500, 1000])
 def test_policers_found_with_their_rate(verdicts: dict, rate: int) -> None:
     v = verdicts[(f"https://p{rate}.test/", "Policing")]
     assert v.verdict == "throttled" and v.rate_kbps == pytest.approx(rate, rel=0.15)
 
 
-async def test_no_throttling_on_an_unthrottled_target_in_100_runs(lab: LabProcess) -> None:
+@pytest.mark.parametrize("isp", ["Policing", "Jittery"])
+async def test_no_throttling_on_an_unthrottled_target_in_100_runs(
+    lab: LabProcess, isp: str
+) -> None:
     info = lab.info
     assert info is not None
     lab.set_time(AT)
-    e = info.endpoint("Policing")
+    e = info.endpoint(isp)
     probe, control = (
         Probe(probe_config(info, e, OPTS)),
         Probe(probe_config(info, info.control, OPTS)),

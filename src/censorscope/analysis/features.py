@@ -16,14 +16,10 @@ from censorscope.analysis.apps import app_state
 from censorscope.analysis.blockpage import is_bogon, match_dns, match_http
 from censorscope.analysis.pages import page_kind, page_match
 from censorscope.analysis.rate import handshake_read_kbps, handshake_throttled, pattern
+from censorscope.analysis.throttling import SLOW_KBPS, assess, pairs_of
 from censorscope.records import Measurement, Method, ObservedMeasurement
 from censorscope.rules.match import is_address
 
-# A target-SNI transfer below this is checked against a control SNI. Throttlers police
-# to hundreds of kbit/s; loopback under load stays above this.
-SLOW_KBPS = 2_000.0
-# Target-SNI rate at most this share of the control-SNI rate over the same path: throttled.
-THROTTLE_RATIO = 0.5
 # An OONI measurement whose endpoints failed at least this often is blocked (with a
 # control that reached them, when its observations are given).
 OBSERVED_FAILED_SHARE = 0.5
@@ -41,6 +37,8 @@ EVIDENCE = frozenset(
         "rate_kbps",
         "control_sni_kbps",
         "slowdown",
+        "throttle_confidence",
+        "pairs",
         "failed_addresses",
         "control_failure",
         "handshake_kbps",
@@ -100,10 +98,11 @@ def observe(
     c: Measurement | None,
     bogon_exempt: tuple[str, ...] = (),
     peers: str | None = None,
+    imported: bool = False,
 ) -> dict[str, Any]:
     """Plain features of a (vantage, control) pair. `peers`: how other targets' TLS
     handshakes went from the same network in the same hour ("fast", "slow", or None when
-    too few were measured). Pure."""
+    too few were measured). `imported`: another tool's measurement. Pure."""
     v_addrs, v_asns = _answers(v)
     v_step, v_failure, failed_addrs = _first_failure(v, c, v_addrs)
     last = v.requests[-1] if v.requests else None
@@ -128,8 +127,18 @@ def observe(
     # a bogus answer nor a DNS blockpage fingerprint can be said of it
     looked_up = not is_address(_host(v))
     f["dns_bogon"] = looked_up and bool(v_addrs) and all(is_bogon(a, bogon_exempt) for a in v_addrs)
-    f["rate_kbps"], f["control_sni_kbps"], f["throttle"], f["slowdown"] = _throttle(v)
-    f["handshake_kbps"] = _slow_handshake(v)
+    (
+        f["rate_kbps"],
+        f["control_sni_kbps"],
+        f["throttle"],
+        f["slowdown"],
+        f["throttle_confidence"],
+        f["pairs"],
+    ) = _throttle(v)
+    # OONI's handshake metric is for other tools' measurements, without transfers of
+    # their own: the probe's are judged by their pairs, and a handshake of its that
+    # crawled is a busy machine as often as a throttler (issue 13)
+    f["handshake_kbps"] = _slow_handshake(v) if imported and not v.throughput else None
     f["handshake_peers"] = peers if f["handshake_kbps"] else None
 
     c_last = c.requests[-1] if c is not None and c.requests else None
@@ -378,26 +387,21 @@ def _slow_handshake(v: Measurement) -> float | None:
 
 def _throttle(
     v: Measurement,
-) -> tuple[float | None, float | None, str | None, str | None]:
+) -> tuple[float | None, float | None, str | None, str | None, float | None, str | None]:
     """(target rate, control-SNI rate, "sni" | "path" | "unconfirmed" | None, how the slow
-    transfer arrived: "policing" | "smooth" | None).
-
-    The pair compared is the last complete one: a target-SNI and a control-SNI transfer
-    made at the same time over the same path."""
+    transfer arrived: "policing" | "smooth" | None, the confidence of "sni", the pairs'
+    tally). The rates are medians over the complete pairs (analysis/throttling.py)."""
     sni = v.tls_handshakes[0].server_name if v.tls_handshakes else ""
     if not v.throughput or v.throughput[0].bytes == 0:
-        return None, None, None, None
+        return None, None, None, None, None, None
     first = v.throughput[0]
     if first.rate_kbps >= SLOW_KBPS:
-        return first.rate_kbps, None, None, None
-    pairs = [v.throughput[i : i + 2] for i in range(1, len(v.throughput) - 1, 2)]
-    complete = [p for p in pairs if all(t.failure is None and t.bytes for t in p)]
-    if not complete:
-        return first.rate_kbps, None, "unconfirmed", pattern(first.samples)
-    target, control = (complete[-1][0], complete[-1][1])
-    if target.sni != sni:
-        target, control = control, target
-    how = pattern(target.samples)
-    if target.rate_kbps <= THROTTLE_RATIO * control.rate_kbps:
-        return target.rate_kbps, control.rate_kbps, "sni", how
-    return target.rate_kbps, control.rate_kbps, "path", how
+        return first.rate_kbps, None, None, None, None, None
+    pairs = pairs_of(v.throughput, sni)
+    a = assess(pairs)
+    tally = f"{a.slow} of {a.pairs} pairs slow, {a.fast} fast" if pairs else None
+    if a.target_kbps is None or a.state in ("more", "unconfirmed"):
+        state = "unconfirmed"
+        return first.rate_kbps, a.control_kbps, state, pattern(first.samples), None, tally
+    slowest = min((t for t, _ in pairs if t.bytes), key=lambda t: t.rate_kbps)
+    return a.target_kbps, a.control_kbps, a.state, pattern(slowest.samples), a.confidence, tally

@@ -20,7 +20,6 @@ from censorscope.analysis.conditions import PRESENT, check, first
 from censorscope.analysis.features import (
     EVIDENCE,
     FEATURES,
-    SLOW_KBPS,
     observe,
     observe_app,
     observe_observed,
@@ -35,11 +34,11 @@ from censorscope.records import (
     VerdictName,
 )
 
-__all__ = ["RULES", "RULES_VERSION", "SLOW_KBPS", "decide", "decide_imported", "decide_observed"]
+__all__ = ["RULES", "RULES_VERSION", "decide", "decide_imported", "decide_observed"]
 
 # Changes whenever a rule, its order or a threshold changes: a stored verdict says which
 # table made it.
-RULES_VERSION = "2026-12-01.3"
+RULES_VERSION = "2026-12-01.4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,8 @@ RULES: tuple[VerdictRule, ...] = (
     VerdictRule("http.blockpage", {"blockpage": PRESENT}, "blocked", "http-blockpage",
                 note="the response matches a known blockpage fingerprint"),
     VerdictRule("throttle.sni", {"throttle": "sni", "v_ok": True}, "throttled",
-                note="the target's SNI is slower than a control SNI over the same path"),
+                note="the target's SNI was at most half as fast as a control SNI over the same"
+                     " path at the same time, in every one of at least three pairs"),
     VerdictRule("throttle.handshake", {"handshake_kbps": PRESENT, "handshake_peers": "fast"},
                 "throttled", rate="handshake_kbps",
                 note="the TLS handshake read under 20 kbit/s for over a second (OONI's metric)"
@@ -149,9 +149,10 @@ RULES: tuple[VerdictRule, ...] = (
     VerdictRule("http.diff", {"http_diff": True}, "blocked", "http-diff",
                 note="the page differs from the control's"),
     VerdictRule("throttle.unconfirmed", {"throttle": "unconfirmed"}, "inconclusive",
-                note="slow with the target's SNI, but the control-SNI transfer failed"),
+                note="slow with the target's SNI, but the pairs with a control SNI did not"
+                     " agree, or failed: not enough to call it throttling"),
     VerdictRule("ok.path-slow", {"throttle": "path"}, "accessible",
-                note="slow, but equally slow for a control SNI: the path, not the name"),
+                note="slow, but as slow for a control SNI in most pairs: the path, not the name"),
     VerdictRule("ok", {}, "accessible", note="same result as the control"),
 )
 # fmt: on
@@ -163,10 +164,12 @@ def decide(
     control: Measurement | None,
     bogon_exempt: tuple[str, ...] = (),
     peers: str | None = None,
+    imported: bool = False,
 ) -> Verdict:
     """`peers`: how other targets' handshakes went from the same network in the same hour
-    (analysis.peers), for OONI's throttling metric; None when unknown."""
-    feats = observe(vantage, control, bogon_exempt or vantage.not_bogon, peers)
+    (analysis.peers), for OONI's throttling metric; None when unknown. `imported`: another
+    tool's measurement, to which that metric applies (the probe's own have their pairs)."""
+    feats = observe(vantage, control, bogon_exempt or vantage.not_bogon, peers, imported)
     return _verdict(
         feats, vantage.input, vantage.vantage, vantage.probe_asn, vantage.probe_cc, vantage.time
     )
@@ -187,7 +190,7 @@ def decide_imported(i: Imported, peers: str | None = None) -> Verdict:
     if i.app is not None:
         feats = observe_app(m.test_name, i.app)
         return _verdict(feats, m.input, m.vantage, m.probe_asn, m.probe_cc, m.time)
-    return decide(m, i.control, peers=peers)
+    return decide(m, i.control, peers=peers, imported=True)
 
 
 def _verdict(

@@ -7,14 +7,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from censorscope.analysis.timeline import SILENT, explain, find_changes, series
 from censorscope.cli import output
-from censorscope.cli.alerts import deliver, pending
-from censorscope.cli.alerts import key as alert_key
+from censorscope.cli.alerts import Dispatched, dispatch, pending
 from censorscope.cli.options import Command, add_db, add_events, add_sinks, existing_store
 from censorscope.inputs.events import load_events
 from censorscope.inputs.traffic import read_series
@@ -56,8 +56,11 @@ def _timeline(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def alert_changes(db: str, sinks: list[str], events_file: str) -> int:
-    """One pass: the changes not alerted yet go to every sink, then are marked sent."""
+def alert_changes(
+    db: str, sinks: list[str], events_file: str, err: Console, now: datetime | None = None
+) -> Dispatched:
+    """One pass: the changes not alerted yet are queued for every sink, and what is due
+    is delivered (cli/alerts.py). A sink that fails is said on `err`, never raised."""
     store = existing_store(db)
     events = load_events(events_file)
     with store:
@@ -65,10 +68,10 @@ def alert_changes(db: str, sinks: list[str], events_file: str) -> int:
         changes = [{"level": "country", **d} for d in explained]
         changes += [{"level": "vantage", **c.to_dict()} for c in per_vantage]
         fresh = pending(changes, store.sent_alerts())
-        for sink in sinks:
-            deliver(fresh, sink, sys.stdout)
-        store.mark_sent([alert_key(a) for a in fresh])
-    return len(fresh)
+        done = dispatch(store, fresh, sinks, sys.stdout, now or datetime.now(UTC))
+    for line in done.failures:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    return done
 
 
 def _configure_watch(p: argparse.ArgumentParser) -> None:
@@ -78,9 +81,9 @@ def _configure_watch(p: argparse.ArgumentParser) -> None:
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:
-    sent = alert_changes(args.db, args.notify or ["-"], args.events)
-    err.print(f"{sent} new alert(s)")
-    return 0
+    done = alert_changes(args.db, args.notify or ["-"], args.events, err)
+    err.print(f"{done.sent} alert(s) sent, {done.waiting} waiting for a retry")
+    return 2 if done.failures else 0
 
 
 def _configure_report(p: argparse.ArgumentParser) -> None:

@@ -72,7 +72,7 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
             missed += _round(args, err, targets, cfg, vantage, control, store, i, rounds)
             if args.watch and store is not None:
                 store.flush()
-                alert_changes(args.db, args.watch, str(REGISTRY))
+                alert_changes(args.db, args.watch, str(REGISTRY), err)  # never fatal
             if i + 1 < rounds:
                 time.sleep(max(0.0, args.every.total_seconds() - (time.monotonic() - started)))
     finally:

@@ -33,6 +33,7 @@ _ISP_KEYS = _VANTAGE_KEYS | {
     "noise",
     "utc_offset",
     "shape_kbps",
+    "jitter_ms",
 }
 _DPI_KEYS = {
     "reassembles",
@@ -199,6 +200,9 @@ def _load(path: Path, seen: tuple[Path, ...], budget: list[int]) -> Scenario:
             utc_offset=v.offset(tbl.get("utc_offset", 0), f"{where}.utc_offset"),
             shape_kbps=v.number(tbl["shape_kbps"], f"{where}.shape_kbps")
             if "shape_kbps" in tbl
+            else 0.0,
+            jitter_ms=v.number(tbl["jitter_ms"], f"{where}.jitter_ms")
+            if "jitter_ms" in tbl
             else 0.0,
         )
         if any(x.name.lower() == isp.name.lower() for x in scen.isps):

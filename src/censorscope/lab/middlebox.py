@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import random
 import socket
 import struct
 from collections.abc import Callable
@@ -89,6 +90,7 @@ class Middlebox:
         self.k, self.isp, self.policy = k, isp, policy
         self.world, self.clock, self.ports = world, clock, ports
         self.noise, self.seed = noise, seed
+        self._jitter_rng = random.Random(f"{seed}|{k}")  # the same draws for the same seed
         self._flows: dict[tuple[str, int], int] = {}
         self._flows_at: object = None
         self.source = vantage_ip(k, 1)
@@ -251,6 +253,9 @@ class Middlebox:
         first: list[bytes] = []
         unread: list[bytes] = []  # packets of the last read the DPI has not looked at yet
         up, down = Lane(), Lane()
+        if self.isp is not None and self.isp.jitter_ms:
+            for lane in (up, down):
+                lane.jitter, lane.rng = self.isp.jitter_ms / 1000, self._jitter_rng
         # the server's answers flow while the DPI is still looking at later packets
         downstream: asyncio.Task | None = None
         try:

@@ -4,6 +4,7 @@ middleboxes do for every flow they let through, and what its CONNECT proxy does.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ class Lane:
     bucket: TokenBucket | None = None
     free: int = 0  # bytes let through before the bucket applies
     sent: int = 0
+    # a jittery path: each chunk waits a random 0..jitter seconds (`rng` draws them)
+    jitter: float = 0.0
+    rng: random.Random | None = None
 
 
 async def pump(
@@ -29,7 +33,8 @@ async def pump(
         for chunk in pending:
             await _send(dst, chunk, lane)
         while True:
-            chunk = await src.read(65536 if lane.bucket is None else 4096)
+            limited = lane.bucket is not None or lane.jitter
+            chunk = await src.read(4096 if limited else 65536)
             if not chunk:
                 break
             await _send(dst, chunk, lane)
@@ -40,6 +45,8 @@ async def pump(
 
 
 async def _send(dst: asyncio.StreamWriter, chunk: bytes, lane: Lane) -> None:
+    if lane.jitter and lane.rng is not None:
+        await asyncio.sleep(lane.rng.uniform(0, lane.jitter))
     bucket = lane.bucket
     if bucket is None or lane.sent + len(chunk) <= lane.free:
         dst.write(chunk)

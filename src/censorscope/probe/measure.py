@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from censorscope.analysis.blockpage import is_bogon
 from censorscope.analysis.rate import estimate_kbps
-from censorscope.analysis.verdict import SLOW_KBPS
+from censorscope.analysis.throttling import SLOW_KBPS, assess, pairs_of
 from censorscope.probe import http
 from censorscope.probe.dial import open_tcp
 from censorscope.probe.dns import resolve
@@ -34,6 +34,9 @@ from censorscope.records import (
 
 REDIRECTS = (301, 302, 303, 307, 308)
 THROUGHPUT_PATH = "/__bytes/{n}"
+# a pair's transfers are this many times the first's, within the same time limit: a
+# policer at 1 Mbit/s needs more than a burst and two clumps to be measured within 15%
+PAIR_SCALE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,23 +192,25 @@ class Probe:
         self, m: Measurement, host: str, address: str, conn: ByteStream | None
     ) -> None:
         """Timed download with the target's SNI (on the page's own connection when it can
-        be reused). If slow, the target SNI again and a control SNI at the same time over
-        the same path: load on the path slows both alike, a rule on the name slows only
-        one (the method of the 2021 Twitter study)."""
+        be reused). If slow, pairs: the target SNI again and a control SNI at the same
+        time over the same path (load on the path slows both alike, a rule on the name
+        slows only one: the method of the 2021 Twitter study), repeated until the pairs
+        settle it (analysis/throttling.py) or MAX_PAIRS were made."""
         first = await self._transfer(host, address, conn)
         m.throughput.append(first)
-        if first.failure is None and first.rate_kbps < SLOW_KBPS:
-            for _ in range(2):  # a pair broken by chance is tried once more
-                # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
-                control_sni = secrets.token_hex(6) + ".org"
-                pair = await asyncio.gather(
-                    self._transfer(host, address), self._transfer(control_sni, address)
-                )
-                m.throughput += pair
-                if all(tp.failure is None and tp.bytes for tp in pair):
-                    break
+        if first.failure is not None or first.rate_kbps >= SLOW_KBPS:
+            return
+        while not assess(pairs_of(m.throughput, host)).done:
+            # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
+            control_sni = secrets.token_hex(6) + ".org"
+            m.throughput += await asyncio.gather(
+                self._transfer(host, address, size=PAIR_SCALE * self.cfg.transfer_bytes),
+                self._transfer(control_sni, address, size=PAIR_SCALE * self.cfg.transfer_bytes),
+            )
 
-    async def _transfer(self, sni: str, address: str, conn: ByteStream | None = None) -> Throughput:
+    async def _transfer(
+        self, sni: str, address: str, conn: ByteStream | None = None, size: int | None = None
+    ) -> Throughput:
         ip, port = self.cfg.throughput_server or (address, 443)
         tp = Throughput(sni=sni, address=f"{ip}:{port}")
         if conn is None:
@@ -220,7 +225,7 @@ class Probe:
                 tp.failure = hs.failure
                 return tp
         try:
-            path = THROUGHPUT_PATH.format(n=self.cfg.transfer_bytes)
+            path = THROUGHPUT_PATH.format(n=size or self.cfg.transfer_bytes)
             samples, failure = await http.timed_download(conn, sni, path, self.cfg.transfer_seconds)
         finally:
             conn.abort()

@@ -8,6 +8,7 @@ as they come, so a caller can store them before the round ends.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from censorscope.analysis.verdict import decide
 from censorscope.probe.measure import Probe
 from censorscope.records import Measurement, Target, Vantage, Verdict
 
+RETRIED = ("blocked", "down")  # verdicts confirmed by a second attempt before they stand
 ControlSource = Callable[[Target], Awaitable[Measurement | None]]
 OnResult = Callable[[Measurement, Verdict], None]
 
@@ -71,13 +73,25 @@ async def measure_all(
         alive = await job.probe.resolver_alive()
         sem = asyncio.Semaphore(concurrency)
 
-        async def one(target: Target) -> None:
+        async def attempt(target: Target) -> Measurement:
             async with sem:
                 m = await job.probe.measure(target, job.vantage, at)
             m.resolver_alive = alive
             m.not_bogon = bogon_exempt
+            return m
+
+        async def one(target: Target) -> None:
+            m = await attempt(target)
             c = await control(target) if control else None
             v = decide(m, c, bogon_exempt)
+            if v.verdict in RETRIED:
+                # a block must not be by chance (a busy machine, a lost packet): as Censored
+                # Planet does, it stands only if another attempt fails too, and the
+                # attempt judged is the last
+                first = v.rule
+                m = await attempt(target)
+                v = decide(m, c, bogon_exempt)
+                v = dataclasses.replace(v, evidence={**v.evidence, "first_attempt": first})
             out.append((m, v))
             if on_result:
                 on_result(m, v)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from censorscope.analysis.timeline import VerdictRows
 from censorscope.errors import StoreError
 from censorscope.records import Imported, Measurement, ObservedMeasurement, Verdict
 from censorscope.store import ooni
+from censorscope.store.spool import Spool
 from censorscope.store.sql import literal
 
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
@@ -95,7 +97,14 @@ def _schema() -> str:
             f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {_SQL_TYPES[str(t)]};"
             for name, t in columns
         ]
+    # alerts sent before the outbox (to every sink at once); kept so they are not re-sent
     out.append("CREATE TABLE IF NOT EXISTS alerts (key VARCHAR PRIMARY KEY, sent TIMESTAMP);")
+    # one row per alert and sink: sent once, after a 2xx; else retried from next_try
+    out.append(
+        "CREATE TABLE IF NOT EXISTS outbox (sink VARCHAR, key VARCHAR, alert VARCHAR,"
+        " ord VARCHAR, attempts INTEGER, next_try TIMESTAMP, sent TIMESTAMP,"
+        " error VARCHAR, PRIMARY KEY (sink, key));"
+    )
     return "\n".join(out)
 
 
@@ -204,6 +213,13 @@ def verdict_row(v: Verdict, mid: str, run_id: str) -> tuple[Any, ...]:
     )
 
 
+def _insert(
+    db: duckdb.DuckDBPyConnection, name: str, rows: pa.Table | pa.RecordBatchReader
+) -> None:
+    cols = ", ".join(rows.schema.names)
+    db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM rows")
+
+
 def _utc(t: datetime) -> datetime:
     if t.tzinfo is UTC:
         return t.replace(tzinfo=None)
@@ -227,6 +243,7 @@ class Store:
         self._m: list[tuple[Any, ...]] = []
         self._v: list[tuple[Any, ...]] = []
         self._control_ids: dict[int, str] = {}
+        self._spool: Spool | None = None
 
     def add(self, m: Measurement, v: Verdict | None, control: Measurement | None = None) -> str:
         control_id = None
@@ -274,29 +291,59 @@ class Store:
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
-        """Many rows to come (an import): checkpoint rarely and in the end. DuckDB's
-        checkpoint every 16 MB of log rewrote more of a table of long strings each time:
-        at 200,000 imported measurements an insert cost 10x what it did at the start."""
+        """Many rows to come (an import): they wait in a spool on disk (store/spool.py)
+        and are written at the end, also when the import is interrupted (what was judged
+        is kept). DuckDB checkpoints rarely meanwhile: its checkpoint every 16 MB of log
+        rewrote more of a table of long strings each time (at 200,000 imported
+        measurements an insert cost 10x what it did at the start)."""
         self.flush()
-        self.db.execute(f"SET checkpoint_threshold='{BULK_CHECKPOINT}'")
-        self.db.execute(f"SET memory_limit='{BULK_MEMORY}'")
-        self.db.execute("SET threads=1")  # the importer's workers have the other cores
+        spool = self._spool = Spool(self.path)
         try:
             yield
         finally:
-            self.flush()
-            self.db.execute("RESET checkpoint_threshold")
-            self.db.execute("RESET memory_limit")
-            self.db.execute("RESET threads")
-            self.db.execute("CHECKPOINT")
+            self._spool = None
+            try:
+                self.flush()
+                self.db.execute(f"SET checkpoint_threshold='{BULK_CHECKPOINT}'")
+                self.db.execute(f"SET memory_limit='{BULK_MEMORY}'")
+                self._append_all(spool.streams())
+                self.db.execute("RESET checkpoint_threshold")
+                self.db.execute("RESET memory_limit")
+                self.db.execute("CHECKPOINT")
+            except (duckdb.Error, OSError) as exc:
+                raise StoreError(f"{self.path}: cannot write measurements: {exc}") from exc
+            finally:
+                spool.close()
+
+    def _append_all(self, streams: list[tuple[str, Path]]) -> None:
+        """Every spooled stream into its table, one appender (cursor) per stream at once:
+        DuckDB appends to one table from several transactions without conflict."""
+        failed: list[BaseException] = []
+
+        def append(name: str, path: Path) -> None:
+            try:
+                with self.db.cursor() as cursor, pa.OSFile(str(path), "rb") as source:
+                    _insert(cursor, name, pa.ipc.open_stream(source))
+            except BaseException as exc:  # noqa: BLE001 (raised in the caller's thread)
+                failed.append(exc)
+
+        threads = [threading.Thread(target=append, args=s) for s in streams]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failed:
+            raise failed[0]
 
     def add_tables(self, tables: list[tuple[str, pa.Table]]) -> None:
         """Rows already in Arrow tables (arrow_table(), made in a worker process, say)."""
         try:
-            for name, batch in tables:
-                cols = ", ".join(batch.column_names)
-                self.db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM batch")
-        except duckdb.Error as exc:
+            for name, table in tables:
+                if self._spool is not None:
+                    self._spool.add(name, table)
+                else:
+                    _insert(self.db, name, table)
+        except (duckdb.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot write measurements: {exc}") from exc
 
     def verdicts(self, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -473,12 +520,47 @@ class Store:
         ).fetchall()
 
     def sent_alerts(self) -> set[str]:
+        """Keys of alerts sent before the outbox existed (to every sink)."""
         return {r[0] for r in self.db.execute("SELECT key FROM alerts").fetchall()}
 
-    def mark_sent(self, keys: list[str]) -> None:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for k in keys:
-            self.db.execute("INSERT OR IGNORE INTO alerts VALUES (?, ?)", [k, now])
+    def enqueue_alerts(self, sink: str, alerts: list[tuple[str, str, str]], now: datetime) -> None:
+        """(key, alert as JSON, order) into the sink's outbox; one already there stays."""
+        if not alerts:
+            return
+        self.db.executemany(
+            "INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
+            [(sink, k, a, o, _utc(now)) for k, a, o in alerts],
+        )
+
+    def unsent_alerts(self, sink: str) -> list[tuple[str, str, int, datetime]]:
+        """(key, alert JSON, attempts so far, next try in UTC) not yet sent to `sink`,
+        in order."""
+        return self.db.execute(
+            "SELECT key, alert, attempts, next_try FROM outbox WHERE sink = ? AND sent IS NULL"
+            " ORDER BY ord, key",
+            [sink],
+        ).fetchall()
+
+    def alert_sent(self, sink: str, key: str, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE outbox SET sent = ?, attempts = attempts + 1, error = NULL"
+            " WHERE sink = ? AND key = ?",
+            [_utc(now), sink, key],
+        )
+
+    def alert_failed(self, sink: str, key: str, error: str, next_try: datetime) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_try = ?"
+            " WHERE sink = ? AND key = ?",
+            [error, _utc(next_try), sink, key],
+        )
+
+    def outbox(self) -> dict[str, tuple[int, int]]:
+        """Per sink: (alerts sent, alerts waiting)."""
+        rows = self.db.execute(
+            "SELECT sink, count(sent), count(*) - count(sent) FROM outbox GROUP BY sink"
+        ).fetchall()
+        return {sink: (sent, waiting) for sink, sent, waiting in rows}
 
     def vantages_by_country(self) -> dict[tuple[str, str], list[str]]:
         """(target, country) -> the vantages that measured that target there."""
