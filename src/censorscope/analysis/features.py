@@ -401,7 +401,6 @@ def _throttle(
     a = assess(pairs)
     tally = f"{a.slow} of {a.pairs} pairs slow, {a.fast} fast" if pairs else None
     if a.target_kbps is None or a.state in ("more", "unconfirmed"):
-        state = "unconfirmed"
-        return first.rate_kbps, a.control_kbps, state, pattern(first.samples), None, tally
+        return first.rate_kbps, a.control_kbps, "unconfirmed", pattern(first.samples), None, tally
     slowest = min((t for t, _ in pairs if t.bytes), key=lambda t: t.rate_kbps)
     return a.target_kbps, a.control_kbps, a.state, pattern(slowest.samples), a.confidence, tally

@@ -200,12 +200,13 @@ class Probe:
         m.throughput.append(first)
         if first.failure is not None or first.rate_kbps >= SLOW_KBPS:
             return
+        size = PAIR_SCALE * self.cfg.transfer_bytes
         while not assess(pairs_of(m.throughput, host)).done:
             # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
             control_sni = secrets.token_hex(6) + ".org"
             m.throughput += await asyncio.gather(
-                self._transfer(host, address, size=PAIR_SCALE * self.cfg.transfer_bytes),
-                self._transfer(control_sni, address, size=PAIR_SCALE * self.cfg.transfer_bytes),
+                self._transfer(host, address, size=size),
+                self._transfer(control_sni, address, size=size),
             )
 
     async def _transfer(

@@ -555,13 +555,6 @@ class Store:
             [error, _utc(next_try), sink, key],
         )
 
-    def outbox(self) -> dict[str, tuple[int, int]]:
-        """Per sink: (alerts sent, alerts waiting)."""
-        rows = self.db.execute(
-            "SELECT sink, count(sent), count(*) - count(sent) FROM outbox GROUP BY sink"
-        ).fetchall()
-        return {sink: (sent, waiting) for sink, sent, waiting in rows}
-
     def vantages_by_country(self) -> dict[tuple[str, str], list[str]]:
         """(target, country) -> the vantages that measured that target there."""
         self.flush()

@@ -401,27 +401,19 @@ def _info_asn(info: Any) -> int:
 
 # --- the app tests: the keys that say what happened, read by analysis.apps ------------
 
+# the app tests' failure strings beside OONI's flags: what happened, not what OONI judged
+_APP_FAILURES: dict[str, tuple[str, ...]] = {
+    "telegram": ("telegram_web_failure",),
+    "whatsapp": ("registration_server_failure",),
+}
+
+
 # per test, the keys kept as they are (their presence counts: a key OONI did not write
-# is not a false one)
+# is not a false one): OONI's own flags (THEIRS) and the failures beside them
 APP_KEYS: dict[str, tuple[str, ...]] = {
-    "telegram": (
-        "telegram_tcp_blocking",
-        "telegram_http_blocking",
-        "telegram_web_status",
-        "telegram_web_failure",
-    ),
-    "signal": ("signal_backend_status", "signal_backend_failure"),
-    "whatsapp": (
-        "registration_server_status",
-        "registration_server_failure",
-        "whatsapp_endpoints_status",
-        "whatsapp_web_status",
-        "whatsapp_web_failure",
-    ),
-    "facebook_messenger": ("facebook_tcp_blocking", "facebook_dns_blocking"),
-    "vanilla_tor": ("success", "failure"),
-    "torsf": ("success", "failure"),
-    "dnscheck": ("bootstrap_failure",),
+    test: keys + _APP_FAILURES.get(test, ())
+    for test, keys in THEIRS.items()
+    if test not in ("web_connectivity", "urlgetter")
 }
 
 
