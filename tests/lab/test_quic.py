@@ -14,6 +14,7 @@ import pytest
 
 from censorscope.analysis.rate import estimate_kbps
 from censorscope.lab.runtime import LabProcess
+from censorscope.lab.udp import QUIC_BURST
 from censorscope.probe.dial import open_udp
 from censorscope.probe.h3 import fetch_h3
 from censorscope.records import Response
@@ -79,10 +80,17 @@ def test_a_dpi_that_decrypts_initials_applies_its_sni_rules(lab: LabProcess) -> 
     with pytest.raises(TimeoutError):
         h3(lab, "Reassembling", "facebook.com")  # tls-reset over TCP: the flow dropped
     assert h3(lab, "Reassembling", "rutracker.org").status == 200  # no SNI rule: untouched
+    t0 = time.monotonic()
     got = h3(lab, "Reassembling", "twitter.com", path=BIG)
-    status, samples = got.status, got.samples
-    kbps = estimate_kbps(samples)
-    assert status == 200 and kbps is not None
-    # policed: credit, then loss; QUIC's congestion control backs off on the loss, so it
-    # gets the policer's rate or less (69-127 kbit/s of 130 seen here), never a full page
-    assert 10 < kbps < 130 * 1.4 and samples[-1][1] < 200_000
+    seconds = time.monotonic() - t0
+    assert got.status == 200 and got.samples
+    # policed: credit, then loss. What got through is bounded by the bucket whatever the
+    # machine's load: its credit plus 130 kbit/s for as long as the fetch ran (an open
+    # path gives the whole 200 KB in a few milliseconds).
+    t_end, delivered = got.samples[-1]
+    assert delivered <= QUIC_BURST + 130 * 125 * seconds * 1.4
+    if t_end >= 1.0:
+        # QUIC's congestion control backs off on the loss, so it gets the policer's rate or
+        # less (69-127 kbit/s seen). Under load a lost packet's retransmission can be lost
+        # again and hold the stream at the credit: no rate to read then, only the bound.
+        assert 10 < estimate_kbps(got.samples) < 130 * 1.4
