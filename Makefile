@@ -10,7 +10,7 @@ $(BIN)/censorscope: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench fuzz
 install: $(BIN)/censorscope
 
 demo: install
@@ -23,6 +23,10 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -q
+
+# the parsers' property-based tests with many more examples (tests/conftest.py: "fuzz")
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -m fuzz --hypothesis-show-statistics
 
 bench: install
 	$(BIN)/python bench/bench_lab.py

@@ -261,3 +261,47 @@ def test_a_truncated_observation_gzip_keeps_its_whole_half(
     assert "breaks off after" in err and "SELECT" not in err
     n = int(err.split("imported ")[1].split()[0])
     assert 5_000 < n < 15_000
+
+
+def _count(db: Path) -> tuple[int, int]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        m = con.execute("SELECT count(*), count(DISTINCT id) FROM measurements").fetchone()
+        v = con.execute("SELECT count(*), count(DISTINCT measurement_id) FROM verdicts").fetchone()
+    finally:
+        con.close()
+    assert m is not None and v is not None
+    assert m[0] == m[1] and v[0] == v[1], "a measurement stored twice"
+    return m[0], v[0]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path"),
+    [("ooni", DATA / "ooni"), ("censoredplanet", DATA / "censoredplanet")],
+)
+def test_importing_again_adds_nothing(
+    fmt: str, path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "o.duckdb"
+    # the same files twice in one import (each copy in another spool stream), then again
+    assert main(["import", "--format", fmt, str(path), str(path), "--db", str(db)]) == 0
+    once = _count(db)
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{once[1]} were stored already" in err
+    copy = tmp_path / "copy"  # the same measurements read from elsewhere are the same
+    copy.symlink_to(path, target_is_directory=True)
+    assert main(["import", "--format", fmt, str(copy), "--db", str(db)]) == 0
+    assert _count(db) == once
+    assert f"{once[1]} were stored already" in " ".join(capsys.readouterr().err.split())
+
+
+def test_importing_observations_again_adds_no_verdict(tmp_path: Path) -> None:
+    from tests.store.test_ooni import CTRL, WEB, _write
+
+    files = [_write(tmp_path, "ctrl.csv.gz", CTRL), _write(tmp_path, "web.csv.gz", WEB)]
+    db = tmp_path / "o.duckdb"
+    for _ in range(2):
+        assert main(["import", "--format", "ooni-obs", *files, "--db", str(db)]) == 0
+    assert _count(db) == (0, 3)

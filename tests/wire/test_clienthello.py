@@ -1,6 +1,11 @@
 import ssl
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from censorscope.wire.clienthello import Hello, NotTls, Truncated, parse_sni
+from tests.conftest import mutated
 
 
 def client_hello(sni: str) -> bytes:
@@ -27,3 +32,18 @@ def test_a_split_client_hello_hides_its_sni() -> None:
 def test_other_protocols_are_not_tls() -> None:
     assert parse_sni(b"GET / HTTP/1.1\r\nHost: twitter.com\r\n\r\n") == NotTls()
     assert parse_sni(b"\x17\x03\x03\x00\x10" + b"x" * 16) == NotTls()
+
+
+# what a DPI reads off the wire may be anything: one of the three answers, never a crash
+FUZZ_HELLO = client_hello("abs.twimg.com")
+
+
+@pytest.mark.fuzz
+@given(st.binary(max_size=2000) | mutated(FUZZ_HELLO))
+def test_any_bytes_are_a_hello_truncated_or_not_tls(data: bytes) -> None:
+    got = parse_sni(data)
+    assert isinstance(got, Hello | Truncated | NotTls)
+    if isinstance(got, Hello) and got.sni is not None:
+        assert len(got.sni) <= 0xFFFF
+    if isinstance(got, Truncated):
+        assert got.needed > len(data)

@@ -6,8 +6,11 @@ import socket
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from censorscope.wire.netlink import NetlinkError, Queued, bind, parse, verdict
+from tests.conftest import mutated
 
 
 def _packet_message(packet_id: int, payload: bytes) -> bytes:
@@ -53,3 +56,13 @@ def test_acks_pass_and_refusals_raise() -> None:
 def test_a_cut_message_is_an_error_not_a_crash() -> None:
     with pytest.raises(NetlinkError, match="cut"):
         parse(_packet_message(1, b"\x45abc")[:-6])
+
+
+@pytest.mark.fuzz
+@given(st.binary(max_size=400) | mutated(_packet_message(7, b"E\x00\x00\x28" + b"\x00" * 36) * 2))
+def test_any_read_gives_packets_or_a_netlink_error(data: bytes) -> None:
+    try:
+        queued = parse(data)
+    except NetlinkError:
+        return
+    assert all(isinstance(q, Queued) and len(q.packet) <= len(data) for q in queued)

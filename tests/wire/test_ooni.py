@@ -3,13 +3,25 @@ probes write (v0.4 and LTE), and the documents that are not measurements."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gzip
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from censorscope.analysis.apps import app_state
+from censorscope.analysis.verdict import decide_imported
+from censorscope.cli.imports import line
+from censorscope.store.database import arrow_table, imported_rows
 from censorscope.wire.ooni import FormatProblem, parse
+from tests.conftest import json_values, mutated_json
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 PAGE = "<html><head><title>Example Domain News</title></head><body>" + "x" * 6000 + "</body>"
 
@@ -184,3 +196,47 @@ def test_app_tests_keep_their_flags() -> None:
     assert state["state"] == "blocked" and state["method"] == "tcp_ip"
     assert i.measurement.input == "telegram"
     assert i.theirs["telegram_tcp_blocking"] is True
+
+
+def _seed(name: str) -> Any:
+    with gzip.open(DATA / "ooni" / name) as f:
+        doc = json.loads(f.read())
+    return doc[0] if isinstance(doc, list) else doc
+
+
+FUZZ_SEEDS = [
+    _seed(n)
+    for n in (
+        "report1.json.gz",  # web_connectivity 0.4
+        "lte-8844.json.gz",  # 0.5, with network events and the control's ip_info
+        "web_connectivity_b64_hdr.json.gz",  # a base64 body
+        "signal_2627.json.gz",
+        "telegram_nourl.json.gz",
+        "tor.json.gz",
+    )
+]
+
+
+@pytest.mark.fuzz
+@given(st.sampled_from(range(len(FUZZ_SEEDS))).flatmap(lambda k: mutated_json(FUZZ_SEEDS[k])))
+def test_any_damaged_measurement_is_judged_or_a_format_problem(doc: Any) -> None:
+    # the whole path of an imported line: parse, judge, the store's rows, the JSON line
+    try:
+        i = parse(doc, "f.jsonl:1")
+    except FormatProblem as p:
+        assert p.why
+        return
+    v = decide_imported(i)
+    assert v.verdict in ("accessible", "blocked", "throttled", "down", "inconclusive",
+                         "geo-restricted")  # fmt: skip
+    rows, verdict = imported_rows(i, v, "run")
+    arrow_table("measurements", rows)  # the store's column types hold what was read
+    arrow_table("verdicts", [verdict])
+    json.dumps(line(i, v), ensure_ascii=False)
+
+
+@pytest.mark.fuzz
+@given(json_values)
+def test_any_json_value_is_a_measurement_or_a_format_problem(doc: Any) -> None:
+    with contextlib.suppress(FormatProblem):
+        decide_imported(parse(doc, "f.jsonl:1"))

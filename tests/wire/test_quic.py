@@ -4,16 +4,20 @@ reading of the SNI, checked against RFC 9001's vectors and a real client's packe
 import pytest
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
+from hypothesis import given
+from hypothesis import strategies as st
 
 from censorscope.wire.clienthello import Hello, NotTls, Truncated
 from censorscope.wire.quic import (
     InitialReader,
     NotInitial,
     client_initial_keys,
+    crypto_frames,
     is_v1_initial,
     open_initial,
     tspu_drops,
 )
+from tests.conftest import mutated
 
 
 def initial(size: int, version: bytes = b"\x00\x00\x00\x01") -> bytes:
@@ -80,3 +84,33 @@ def test_what_a_dpi_cannot_open_is_not_quic_to_it() -> None:
     other.feed(first)
     (second,) = client_initials("facebook.com", ["h3"])
     assert isinstance(other.feed(second), NotTls)  # another connection ID: another flow
+
+
+FUZZ_INITIAL = client_initials("abs.twimg.com", ["h3"])[0]
+_, FUZZ_PAYLOAD = open_initial(FUZZ_INITIAL)
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.binary(max_size=1500) | mutated(FUZZ_INITIAL), min_size=1, max_size=4))
+def test_any_datagrams_are_read_without_a_crash(datagrams: list[bytes]) -> None:
+    reader = InitialReader()
+    for d in datagrams:
+        assert isinstance(reader.feed(d), Hello | Truncated | NotTls)
+        assert not tspu_drops(d, 50000, 443) or len(d) > 1000
+
+
+@pytest.mark.fuzz
+@given(st.binary(max_size=1500) | mutated(FUZZ_PAYLOAD))
+def test_any_decrypted_payload_gives_frames_or_not_initial(payload: bytes) -> None:
+    # the frames behind the encryption, where flipped bytes would not decrypt at all
+    try:
+        frames = crypto_frames(payload)
+    except NotInitial:
+        return
+    assert sum(len(data) for _, data in frames) <= len(payload)
+
+
+def test_a_header_cut_before_its_connection_id_is_not_an_initial() -> None:
+    # found by the fuzz test above: an IndexError from a DPI's reader
+    assert InitialReader().feed(b"\xc0\x00\x00\x00\x01") == NotTls()
+    assert InitialReader().feed(b"\xc0\x00\x00\x00\x01\x30" + b"\x00" * 1200) == NotTls()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import socket
 import struct
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from censorscope.wire.segments import MAX_FLOWS, Segment, SegmentLog, parse_segment
+from tests.conftest import mutated
 
 SYN, ACK, PSH, RST = 0x02, 0x10, 0x08, 0x04
 CLIENT = ("127.0.0.1", 40000)
@@ -76,3 +81,25 @@ def test_a_new_syn_on_the_same_port_starts_over_and_old_flows_are_forgotten() ->
     assert CLIENT not in log and ("127.0.0.1", MAX_FLOWS + 1) in log
     log.forget(("127.0.0.1", MAX_FLOWS + 1))
     assert ("127.0.0.1", MAX_FLOWS + 1) not in log
+
+
+@pytest.mark.fuzz
+@given(
+    st.lists(
+        st.binary(max_size=120)
+        | mutated(ipv4_tcp(7, SYN))
+        | mutated(ipv4_tcp(8, PSH | ACK, b"hello")),
+        max_size=8,
+    )
+)
+def test_any_packets_are_segments_or_not_and_the_log_stays_bounded(packets: list[bytes]) -> None:
+    log = SegmentLog()
+    for p in packets:
+        seg = parse_segment(p)
+        if seg is None:
+            continue
+        assert 0 <= seg.payload_len <= len(p)
+        log.observe(seg)
+        flow = (seg.src, seg.sport)
+        pieces = log.split(flow, 0, b"x" * 64)
+        assert b"".join(pieces) == b"x" * 64

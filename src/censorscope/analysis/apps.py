@@ -17,10 +17,11 @@ _FAILURE_METHOD = (
 )
 
 
-def failure_method(failure: str | None, default: str = "http-failure") -> str:
-    """The method a failure string points at when nothing else says where it happened."""
+def failure_method(failure: Any, default: str = "http-failure") -> str:
+    """The method a failure string points at when nothing else says where it happened
+    (the keys are as the file had them: a failure that is no string points nowhere)."""
     for prefix, method in _FAILURE_METHOD:
-        if failure and failure.startswith(prefix):
+        if isinstance(failure, str) and failure.startswith(prefix):
             return method
     return default
 

@@ -378,6 +378,10 @@ class _Progress:
             self.bar.stop()
 
 
+def _repeated(n: int) -> str:
+    return f"; {n} were stored already (not added again)" if n else ""
+
+
 def _run(args: argparse.Namespace, err: Console) -> int:
     fmt = args.format
     csvs = [f for f in args.files if f.endswith((".csv", ".csv.gz"))]
@@ -387,7 +391,10 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     with Store(args.db) as store:
         if fmt == "ooni-obs":
             n = import_observations(store, args.files, err)
-            err.print(f"imported {n} measurements into {args.db} (run {store.run_id})")
+            err.print(
+                f"imported {n} measurements into {args.db} (run {store.run_id})"
+                + _repeated(store.repeated)
+            )
             return 0 if n else 1
         workers = None if args.workers is None else max(1, args.workers)
         counts = import_raw(store, args.files, err, out, tool=fmt, workers=workers)
@@ -395,7 +402,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     err.print(
         f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
         f" {counts['files']} file(s) into {args.db} (run {store.run_id});"
-        f" {counts['skipped']} skipped",
+        f" {counts['skipped']} skipped" + _repeated(store.repeated),
         highlight=False,
     )
     return 0 if n or not counts["skipped"] else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import sys
 import tempfile
 import time
@@ -60,6 +61,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     times = args.at or [datetime.now(UTC).replace(microsecond=0)]
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
     store = open_store(args)
+    if store is not None:
+        store.origin = lab_origin(scenario)
     per_round = len(lab_targets(scenario)) * (len(isps) or len(scenario.isps))
     lab = LabProcess(args.scenario)
     try:
@@ -82,8 +85,27 @@ def _run(args: argparse.Namespace, err: Console) -> int:
                 )
             )
     if store is not None:
-        err.print(f"stored in {args.db} (run {store.run_id})", style="bright_black")
+        err.print(
+            f"stored in {args.db} (run {store.run_id}){_repeated(store)}", style="bright_black"
+        )
     return 0
+
+
+def lab_origin(scenario: Scenario, noise: float | None = None, seed: int = 0) -> str:
+    """What identifies the lab's measurements beside target, vantage and time: the
+    scenario, by name and content (an edited scenario measures anew), and the noise."""
+    try:
+        digest = hashlib.sha256(Path(scenario.path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        digest = ""
+    extra = f" noise={noise} seed={seed}" if noise else ""
+    return f"lab {scenario.name} {digest}{extra}"
+
+
+def _repeated(store: Store) -> str:
+    if not store.repeated:
+        return ""
+    return f"; {store.repeated} measurement(s) were stored already and were not added again"
 
 
 async def _rounds(
@@ -122,6 +144,11 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="which random failures (noise)")
     p.add_argument("--slots", type=int, default=8, help="rounds measured at once")
     p.add_argument("--timeout", type=positive_seconds, default=2.0, help="per step, seconds")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the rounds this campaign already stored whole (after an interruption)",
+    )
     add_db(p)
 
 
@@ -134,12 +161,24 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
         raise InputError("--from/--to/--every", "command line", str(exc)) from None
     # many rounds at once: a lower bound per round keeps load spikes below the timeouts
     opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0, concurrency=16)
+    store = Store(args.db, origin=lab_origin(scenario, args.noise, args.seed))
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    if args.resume:
+        stored = store.rounds_done()
+        left = [t for t in times if t not in stored]
+        err.print(
+            f"resuming: {len(times) - len(left)} of {len(times)} rounds stored whole before",
+            style="bright_black",
+        )
+        times = left
+    if not times:
+        store.close()
+        err.print(f"nothing left to measure; {args.db} holds every round")
+        return 0
     lab = LabProcess(
         args.scenario, slots=min(args.slots, len(times)), noise=args.noise, seed=args.seed
     )
-    store = Store(args.db)
-    counts: dict[str, int] = {}
-    started = time.monotonic()
     try:
         lab.start()
         with output.progress(err) as bar:
@@ -149,7 +188,10 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
                 for v in verdicts:
                     counts[v.verdict] = counts.get(v.verdict, 0) + 1
                 store.flush()  # a round is kept even if a later one fails
+                store.round_done(at, len(verdicts))
                 bar.advance(task)
+                if not err.is_terminal:  # a log (nohup, CI) says what a resume would skip
+                    err.print(f"round {at:%Y-%m-%dT%H:%MZ} stored ({len(verdicts)} verdicts)")
 
             def keep(m: Measurement, c: Measurement | None, v: Verdict) -> None:
                 store.add(m, v, c)
@@ -163,7 +205,7 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
     summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
     err.print(
         f"{len(times)} rounds, {made} verdicts in {time.monotonic() - started:.0f} s "
-        f"({summary}); stored in {args.db} (run {store.run_id})"
+        f"({summary}); stored in {args.db} (run {store.run_id}){_repeated(store)}"
     )
     return 0
 

@@ -65,6 +65,8 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
         span = args.for_ if args.for_ is not None else args.every
         rounds = int(span / args.every) + 1
     store = open_store(args)
+    if store is not None:
+        store.origin = "measure"  # with the round's real time, the target and the vantage
     missed = 0  # targets whose control could not be had, over all rounds
     try:
         for i in range(rounds):

@@ -9,13 +9,18 @@ their keys say). `verdicts` holds one row per (vantage, target, time) with the d
 rule and its evidence. Times are
 stored as UTC TIMESTAMPs. No local
 address is ever written: the probe does not record one.
+
+A measurement's id is its identity, hashed (`identity()`): where it comes from (the
+scenario, the list, the other tool), its role, target, vantage and time; an imported one's
+is the tool's own id. A row whose id is stored already is not added again, so re-running a
+campaign or an import adds nothing twice and no reader counts a measurement twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -105,6 +110,11 @@ def _schema() -> str:
         " ord VARCHAR, attempts INTEGER, next_try TIMESTAMP, sent TIMESTAMP,"
         " error VARCHAR, PRIMARY KEY (sink, key));"
     )
+    # the rounds of a campaign stored whole (`lab campaign --resume` skips them)
+    out.append(
+        "CREATE TABLE IF NOT EXISTS rounds (origin VARCHAR, time TIMESTAMP, verdicts INTEGER,"
+        " done TIMESTAMP, PRIMARY KEY (origin, time));"
+    )
     return "\n".join(out)
 
 
@@ -140,6 +150,27 @@ def _measurement(r: dict[str, Any]) -> Measurement:
     return Measurement.from_dict(d)
 
 
+def identity(*parts: object) -> str:
+    """A measurement's id from what identifies it: 32 hex digits, as unique as a random
+    id for different parts, and the same for the same parts in every run."""
+    key = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def own_identity(origin: str, role: str, m: Measurement) -> str:
+    """The id of one of our measurements: `origin` names the scenario or list (and
+    whatever else makes a run differ, e.g. the lab's noise); `m.time` is the round's
+    time, virtual or real."""
+    return identity("ours", origin, role, m.test_name, m.input, m.vantage, _utc(m.time))
+
+
+def imported_identity(i: Imported, role: str, m: Measurement) -> str:
+    """Another tool's measurement is identified by that tool's own id (OONI's
+    measurement_uid, or report_id and input; Censored Planet's vantage point, service,
+    domain and time), whatever file or path it was read from."""
+    return identity(i.tool, role, i.uid, m.test_name, m.input)
+
+
 def arrow_table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
     """Rows of "measurements" or "verdicts" as an Arrow table of the store's columns."""
     names, types = zip(*_COLUMNS[name], strict=True)
@@ -159,14 +190,17 @@ def imported_rows(
     control_id = None
     if i.control is not None:
         # the control's row says where it came from; the tool's judgement is the vantage's
-        rows.append(measurement_row(i.control, "control", None, i, run_id, theirs=False))
-        control_id = rows[0][0]
-    rows.append(measurement_row(i.measurement, "vantage", control_id, i, run_id))
+        cid = imported_identity(i, "control", i.control)
+        rows.append(measurement_row(i.control, cid, "control", None, i, run_id, theirs=False))
+        control_id = cid
+    mid = imported_identity(i, "vantage", i.measurement)
+    rows.append(measurement_row(i.measurement, mid, "vantage", control_id, i, run_id))
     return rows, verdict_row(v, rows[-1][0], run_id)
 
 
 def measurement_row(
     m: Measurement,
+    mid: str,
     role: str,
     control_id: str | None,
     i: Imported | None,
@@ -174,7 +208,7 @@ def measurement_row(
     theirs: bool = True,
 ) -> tuple[Any, ...]:
     return (
-        os.urandom(16).hex(),  # as unique as uuid4, a tenth of the cost
+        mid,
         run_id,
         role,
         m.test_name,
@@ -190,10 +224,18 @@ def measurement_row(
         i.tool if i else None,
         i.source if i else None,
         i.uid if i else None,
-        orjson.dumps(i.theirs, default=str).decode() if i and theirs else None,
-        orjson.dumps(i.app, default=str).decode() if i and theirs and i.app is not None else None,
+        _dumps(i.theirs) if i and theirs else None,
+        _dumps(i.app) if i and theirs and i.app is not None else None,
         orjson.dumps(m.not_bogon).decode() if m.not_bogon else None,
     )
+
+
+def _dumps(value: Any) -> str:
+    """Another tool's keys as JSON, as they came (an integer past 64 bits too)."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return json.dumps(value, default=str)
 
 
 def verdict_row(v: Verdict, mid: str, run_id: str) -> tuple[Any, ...]:
@@ -220,6 +262,29 @@ def _insert(
     db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM rows")
 
 
+# per table: the column that identifies a row, and its time (rows with one id have one
+# time, and the time column lets DuckDB skip the row groups of other times)
+_IDENTITY = {
+    "measurements": ("id", "measurement_start_time"),
+    "verdicts": ("measurement_id", "time"),
+}
+
+
+def _insert_new(db: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> int:
+    """Rows whose id is not stored yet (nor earlier in `rows`); how many went in."""
+    key, t = _IDENTITY[name]
+    cols = ", ".join(rows.schema.names)
+    lo, hi = db.execute(f"SELECT min({t}), max({t}) FROM rows").fetchone() or (None, None)
+    got = db.execute(
+        f"""INSERT INTO {name} ({cols}) SELECT {cols} FROM rows r
+        WHERE NOT EXISTS (SELECT 1 FROM {name} x
+                          WHERE x.{t} BETWEEN $lo AND $hi AND x.{key} = r.{key})
+        QUALIFY row_number() OVER (PARTITION BY r.{key}) = 1""",
+        {"lo": lo, "hi": hi},
+    ).fetchone()
+    return int(got[0]) if got else 0
+
+
 def _utc(t: datetime) -> datetime:
     if t.tzinfo is UTC:
         return t.replace(tzinfo=None)
@@ -227,9 +292,12 @@ def _utc(t: datetime) -> datetime:
 
 
 class Store:
-    """Buffered writes; `flush()` (or leaving the context) commits what was added."""
+    """Buffered writes; `flush()` (or leaving the context) commits what was added.
+    `origin` is the part of our measurements' identity that names where they come from
+    (own_identity); `repeated` counts the measurements not added because they were
+    stored already."""
 
-    def __init__(self, path: str | Path, run_id: str | None = None) -> None:
+    def __init__(self, path: str | Path, run_id: str | None = None, origin: str = "") -> None:
         self.path = str(path)
         try:
             if self.path != ":memory:":
@@ -240,19 +308,23 @@ class Store:
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.origin = origin
+        self.repeated = 0
         self._m: list[tuple[Any, ...]] = []
         self._v: list[tuple[Any, ...]] = []
-        self._control_ids: dict[int, str] = {}
+        self._controls: set[str] = set()  # added since the last flush (shared by vantages)
         self._spool: Spool | None = None
 
     def add(self, m: Measurement, v: Verdict | None, control: Measurement | None = None) -> str:
         control_id = None
         if control is not None:
-            control_id = self._control_ids.get(id(control))
-            if control_id is None:
-                control_id = self._add_measurement(control, "control", None)
-                self._control_ids[id(control)] = control_id
-        mid = self._add_measurement(m, "vantage", control_id)
+            control_id = own_identity(self.origin, "control", control)
+            if control_id not in self._controls:
+                self._add_measurement(control, control_id, "control", None)
+                self._controls.add(control_id)
+        mid = self._add_measurement(
+            m, own_identity(self.origin, "vantage", m), "vantage", control_id
+        )
         if v is not None:
             self._v.append(self._verdict_row(v, mid))
         if len(self._m) >= 2000:
@@ -275,10 +347,9 @@ class Store:
     def _verdict_row(self, v: Verdict, mid: str) -> tuple[Any, ...]:
         return verdict_row(v, mid, self.run_id)
 
-    def _add_measurement(self, m: Measurement, role: str, control_id: str | None) -> str:
-        row = measurement_row(m, role, control_id, None, self.run_id)
-        self._m.append(row)
-        return str(row[0])
+    def _add_measurement(self, m: Measurement, mid: str, role: str, control_id: str | None) -> str:
+        self._m.append(measurement_row(m, mid, role, control_id, None, self.run_id))
+        return mid
 
     def flush(self) -> None:
         # handed to DuckDB as Arrow columns: 5x faster than COPY from CSV, and no text
@@ -288,6 +359,7 @@ class Store:
         self.add_tables(tables)
         self._m.clear()
         self._v.clear()
+        self._controls.clear()
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
@@ -307,6 +379,7 @@ class Store:
                 self.db.execute(f"SET checkpoint_threshold='{BULK_CHECKPOINT}'")
                 self.db.execute(f"SET memory_limit='{BULK_MEMORY}'")
                 self._append_all(spool.streams())
+                self._drop_repeated()
                 self.db.execute("RESET checkpoint_threshold")
                 self.db.execute("RESET memory_limit")
                 self.db.execute("CHECKPOINT")
@@ -335,16 +408,56 @@ class Store:
         if failed:
             raise failed[0]
 
+    def _drop_repeated(self) -> None:
+        """After a bulk append: of the rows with one id (a measurement imported before,
+        or twice in one import), the first stays."""
+        for name, (key, t) in _IDENTITY.items():
+            lo, hi = self.db.execute(
+                f"SELECT min({t}), max({t}) FROM {name} WHERE run_id = ?", [self.run_id]
+            ).fetchone() or (None, None)
+            if lo is None:
+                continue
+            row = self.db.execute(
+                f"""DELETE FROM {name} WHERE rowid IN (
+                    SELECT rowid FROM {name} WHERE {t} BETWEEN $lo AND $hi AND {key} IN
+                        (SELECT {key} FROM {name} WHERE run_id = $run)
+                    QUALIFY row_number() OVER
+                        (PARTITION BY {key} ORDER BY run_id = $run, rowid) > 1)""",
+                {"lo": lo, "hi": hi, "run": self.run_id},
+            ).fetchone()
+            if name == "verdicts" and row:
+                self.repeated += int(row[0])
+
     def add_tables(self, tables: list[tuple[str, pa.Table]]) -> None:
-        """Rows already in Arrow tables (arrow_table(), made in a worker process, say)."""
+        """Rows already in Arrow tables (arrow_table(), made in a worker process, say).
+        Rows whose id is stored already are left out; the tables go in together."""
         try:
-            for name, table in tables:
-                if self._spool is not None:
+            if self._spool is not None:
+                for name, table in tables:
                     self._spool.add(name, table)
-                else:
-                    _insert(self.db, name, table)
+                return
+            self.db.execute("BEGIN")
+            for name, table in tables:
+                added = _insert_new(self.db, name, table)
+                if name == "verdicts":
+                    self.repeated += len(table) - added
+            self.db.execute("COMMIT")
         except (duckdb.Error, OSError) as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.db.execute("ROLLBACK")
             raise StoreError(f"{self.path}: cannot write measurements: {exc}") from exc
+
+    def round_done(self, at: datetime, verdicts: int) -> None:
+        """A campaign's round at `at` is stored whole (after flush())."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?, ?)",
+            [self.origin, _utc(at), verdicts, _utc(datetime.now(UTC))],
+        )
+
+    def rounds_done(self) -> set[datetime]:
+        """The times of this origin's rounds stored whole, in UTC."""
+        rows = self.db.execute("SELECT time FROM rounds WHERE origin = ?", [self.origin])
+        return {t.replace(tzinfo=UTC) for (t,) in rows.fetchall()}
 
     def verdicts(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM verdicts" + (" WHERE run_id = ?" if run_id else "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 NOERROR, SERVFAIL, NXDOMAIN = 0, 2, 3
 TYPE_A = 1
+MAX_NAME = 255  # octets of a name on the wire, its length bytes and the root's included
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ def parse_query(data: bytes) -> Query | None:
             return None  # no compression in a question we accept
         labels.append(data[pos + 1 : pos + 1 + n])
         pos += 1 + n
+    if pos - 12 > MAX_NAME:
+        return None  # no resolver answers a name longer than RFC 1035 allows
     if pos + 4 > len(data):
         return None
     qtype = struct.unpack_from("!H", data, pos)[0]

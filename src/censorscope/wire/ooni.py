@@ -115,7 +115,7 @@ def parse(doc: Any, source: str) -> Imported:
                 out.control = _control(tk, m)
         else:
             out.app = app_keys(test_name, tk)
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError, OverflowError) as exc:
         # a key of the wrong type deep in the test keys: say which, keep the line apart
         raise FormatProblem(f"malformed test_keys ({type(exc).__name__}: {exc})") from exc
     return out
@@ -126,7 +126,7 @@ def _throughput(t: dict[str, Any]) -> Throughput:
     tp.bytes = int(t.get("bytes") or 0)
     tp.seconds = _num(t.get("seconds"))
     tp.rate_kbps = _num(t.get("rate_kbps"))
-    tp.failure = t.get("failure")
+    tp.failure = _failure(t.get("failure"))
     tp.samples = [(float(a), int(b)) for a, b in t.get("samples") or []]
     return tp
 
@@ -151,16 +151,31 @@ def _time_of(value: str) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
+MAX_ASN = 2**31 - 1  # the store's column; OONI has measured from no ASN above it
+
+
 def _asn(value: Any) -> int:
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.upper().startswith("AS") and value[2:].isdigit():
-        return int(value[2:])
-    return 0
+        value = int(value[2:])
+    return value if isinstance(value, int) and 0 <= value <= MAX_ASN else 0
 
 
 def _num(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _failure(value: Any) -> str | None:
+    """An OONI failure string (None: it worked); another type is a failure we cannot
+    name, never a crash of the verdict that reads it."""
+    if value is None or isinstance(value, str):
+        return value
+    return f"unknown_failure: a {type(value).__name__} where a failure string belongs"
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value < 65536 else 0
 
 
 def obj(value: Any) -> dict[str, Any]:
@@ -189,7 +204,10 @@ def _text(value: Any) -> str:
 def _headers(resp: dict[str, Any]) -> dict[str, str]:
     h = resp.get("headers")
     if isinstance(h, dict):
-        return {str(k): _text(v) if not isinstance(v, list) else _text(v[0]) for k, v in h.items()}
+        return {
+            str(k): _text(v[0] if v else "") if isinstance(v, list) else _text(v)
+            for k, v in h.items()
+        }
     pairs = resp.get("headers_list")
     if isinstance(pairs, list):
         return {str(p[0]): _text(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2}
@@ -211,7 +229,7 @@ def _steps(m: Measurement, tk: dict[str, Any]) -> None:
                 resolver=str(q.get("resolver_address") or engine),
                 engine=engine,
                 answers=answers,
-                failure=q.get("failure"),
+                failure=_failure(q.get("failure")),
                 t=_num(q.get("t")),
                 asns=asns,
             )
@@ -221,8 +239,8 @@ def _steps(m: Measurement, tk: dict[str, Any]) -> None:
         m.tcp_connect.append(
             TcpConnect(
                 ip=str(c.get("ip") or ""),
-                port=int(c.get("port") or 0),
-                failure=status.get("failure"),
+                port=_port(c.get("port")),
+                failure=_failure(status.get("failure")),
                 t=_num(c.get("t")),
             )
         )
@@ -263,7 +281,7 @@ def _request(url: str, r: dict[str, Any], resp: dict[str, Any]) -> HttpRequest:
     return HttpRequest(
         url=url,
         address=str(r.get("address") or ""),
-        failure=r.get("failure"),
+        failure=_failure(r.get("failure")),
         status_code=code if isinstance(code, int) and code > 0 else 0,
         headers=_headers(resp),
         title=title.group(1).strip() if title else "",
@@ -309,7 +327,7 @@ def _handshake(h: dict[str, Any], events: list[dict[str, Any]]) -> TlsHandshake:
     return TlsHandshake(
         address=address,
         server_name=str(h.get("server_name") or ""),
-        failure=h.get("failure"),
+        failure=_failure(h.get("failure")),
         tls_version=str(h.get("tls_version") or ""),
         cipher_suite=str(h.get("cipher_suite") or ""),
         peer_certificate_sha256=sha,
@@ -350,14 +368,14 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
                 resolver="control",
                 engine="control",
                 answers=addrs,
-                failure=dns.get("failure"),
+                failure=_failure(dns.get("failure")),
                 asns=[_info_asn(ip_info.get(a)) for a in addrs],
             )
         )
     tcp = obj(c.get("tcp_connect"))
     for endpoint, st in tcp.items():
         ip, port = split_endpoint(endpoint)
-        failure = st.get("failure") if isinstance(st, dict) else "unknown_failure"
+        failure = _failure(st.get("failure")) if isinstance(st, dict) else "unknown_failure"
         ctl.tcp_connect.append(TcpConnect(ip=ip, port=port, failure=failure))
     tls = obj(c.get("tls_handshake"))
     for endpoint, st in tls.items():
@@ -366,7 +384,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
             TlsHandshake(
                 address=endpoint,
                 server_name=str(st.get("server_name") or ""),
-                failure=st.get("failure"),
+                failure=_failure(st.get("failure")),
             )
         )
     # ip_info flag 8 (ValidForDomain): the helper's TLS handshake to that address verified
@@ -385,7 +403,7 @@ def _control(tk: dict[str, Any], m: Measurement) -> Measurement | None:
             HttpRequest(
                 url=m.input,
                 body_sha256=str(http.get("x_body_sha256") or ""),
-                failure=http.get("failure"),
+                failure=_failure(http.get("failure")),
                 status_code=code if isinstance(code, int) and code > 0 else 0,
                 headers={str(k): str(v) for k, v in (http.get("headers") or {}).items()},
                 title=str(http.get("title") or ""),
@@ -428,7 +446,9 @@ def app_keys(test_name: str, tk: dict[str, Any]) -> dict[str, Any]:
         out["targets"] = [_tor_failure(t) for t in items or [] if isinstance(t, dict)]
     if test_name == "dnscheck" and isinstance(tk.get("lookups"), dict):
         out["lookups"] = {
-            str(k): v.get("failure") for k, v in tk["lookups"].items() if isinstance(v, dict)
+            str(k): _failure(v.get("failure"))
+            for k, v in tk["lookups"].items()
+            if isinstance(v, dict)
         }
     return out
 

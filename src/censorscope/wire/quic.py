@@ -27,6 +27,9 @@ MAX_CRYPTO = 16384  # a ClientHello longer than this is not worth buffering
 MAX_DATAGRAMS = 4  # Initials a DPI reads before giving up on a flow
 
 
+MAX_CID = 20  # bytes of a connection ID in QUIC version 1 (RFC 9000 17.2)
+
+
 def is_v1_initial(payload: bytes) -> bool:
     """A QUIC version 1 long-header Initial packet (RFC 9000 17.2.2)."""
     return len(payload) >= 5 and payload[0] & 0xF0 == 0xC0 and payload[1:5] == QUIC_V1
@@ -99,7 +102,11 @@ def open_initial(datagram: bytes) -> tuple[bytes, bytes]:
     if not is_v1_initial(datagram):
         raise NotInitial("not a QUIC version 1 Initial")
     pos = 5
+    if pos >= len(datagram):
+        raise NotInitial("truncated header")
     dcid_len = datagram[pos]
+    if dcid_len > MAX_CID:
+        raise NotInitial(f"a connection ID of {dcid_len} bytes (at most {MAX_CID} in v1)")
     dcid = datagram[pos + 1 : pos + 1 + dcid_len]
     pos += 1 + dcid_len
     if pos >= len(datagram):
