@@ -173,9 +173,13 @@ def _failure(value: Any) -> str | None:
 
 
 def _port(value: Any) -> int:
+    if value is None:
+        return 0
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    return value if isinstance(value, int) and 0 <= value < 65536 else 0
+    if isinstance(value, int) and 0 <= value < 65536:
+        return value
+    raise ValueError(f"a port of {value!r}")  # parse() names the measurement malformed
 
 
 def obj(value: Any) -> dict[str, Any]:
