@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
 
 from censorscope.analysis.traffic import Series, detect_drops, grid, parse_series
 from censorscope.errors import InputError
@@ -13,7 +14,7 @@ from censorscope.inputs.scenario import load_scenario
 from censorscope.inputs.traffic import read_series
 from censorscope.lab.demand import isp_traffic
 from censorscope.timeparse import parse_time
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, json_values, mutated, mutated_json
 
 HOUR = timedelta(hours=1)
 
@@ -109,3 +110,42 @@ def test_bad_series_name_their_place_and_never_crash(text: str, where: str) -> N
     with pytest.raises(InputError) as exc:
         parse_series("s.json", text)
     assert exc.value.where == where
+
+
+# --- fuzz: any traffic file is series or an InputError naming the file and the place ----
+
+IODA_SEED = {
+    "data": [[
+        {"entityType": "asn", "entityCode": "12389", "datasource": "bgp", "from": 1615334400,
+         "step": 300, "values": [10, 11, None, 12]},
+        {"entityType": "asn", "entityCode": "12389", "datasource": "ping-slash24",
+         "from": 1615334400, "step": 300, "values": [5, 5, 4, 5]},
+    ]]
+}  # fmt: skip
+CSV_SEED = (
+    "time,entity,value\n2021-03-10T00:00Z,AS12389,10\n2021-03-10T00:05Z,AS12389,11\n"
+    "2021-03-10T00:10Z,AS8359,3.5\n"
+)
+
+
+def _series_or_error(text: str) -> None:
+    try:
+        found = parse_series("t.csv", text)
+    except InputError as exc:
+        assert exc.file == "t.csv" and exc.where and exc.problem
+        return
+    for s in found:
+        assert len(s.times) == len(s.values) and np.all(np.diff(s.times) > 0)
+        detect_drops(s)  # what is read can be searched
+
+
+@pytest.mark.fuzz
+@given(mutated_json(IODA_SEED).map(json.dumps) | json_values.map(json.dumps))
+def test_any_ioda_json_is_series_or_an_input_error(text: str) -> None:
+    _series_or_error(text)
+
+
+@pytest.mark.fuzz
+@given(mutated(CSV_SEED.encode()).map(lambda b: b.decode("utf-8", "replace")))
+def test_any_traffic_csv_is_series_or_an_input_error(text: str) -> None:
+    _series_or_error(text)

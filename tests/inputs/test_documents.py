@@ -6,7 +6,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from censorscope.inputs import documents
@@ -32,7 +33,7 @@ def _got(items: list[Document | Problem]) -> list[tuple[str, int | bytes]]:
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.fuzz
 @given(lines=st.lists(line, max_size=30), cuts=st.lists(st.integers(1, 50), max_size=20))
 def test_lines_survive_any_block_boundaries(lines: list[bytes], cuts: list[int]) -> None:
     data = b"\n".join(lines)

@@ -1,11 +1,16 @@
 """Bad scenarios fail before anything starts, naming the file, the key and the fix."""
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 from censorscope.errors import ScenarioError
 from censorscope.inputs.scenario import load_scenario
+from censorscope.probe.rounds import lab_targets
+from tests.conftest import ROOT, mutated
 
 HEAD = """
 [[isp]]
@@ -145,3 +150,54 @@ def test_deeply_nested_toml_is_an_error_not_a_crash(tmp_path: Path) -> None:
     p.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ScenarioError):
         load_scenario(p)
+
+
+# --- fuzz: a scenario edited wrongly in any way is a ScenarioError, never a crash ------
+
+FUZZ_TEXTS = [
+    (ROOT / "scenarios" / "russia-2021-twitter.toml").read_text(encoding="utf-8"),
+    (Path(__file__).resolve().parents[1] / "scenarios" / "actions.toml").read_text(
+        encoding="utf-8"
+    ),
+]
+# values a user might put where another belongs
+TOML_VALUES = st.sampled_from(
+    ['""', '"x"', "0", "-1", "1e300", "inf", "nan", "true", "[]", '["a", 1]', "{}",
+     '{ a = 1 }', "2021-13-45", "2021-03-10T07:00:00Z", '"2021-03-10T25:00Z"', '"-5s"',
+     '"999999999999h"', '"*"', '"' + "a" * 300 + '"', "[[1]]", '"\\u0000"', "12:00:00"]
+)  # fmt: skip
+
+
+@st.composite
+def edited(draw: st.DrawFn) -> bytes:
+    lines = draw(st.sampled_from(FUZZ_TEXTS)).splitlines()
+    for _ in range(draw(st.integers(1, 5))):
+        at = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["value", "delete", "repeat", "key"]))
+        key, eq, _ = lines[at].partition("=")
+        if op == "value" and eq:
+            lines[at] = f"{key}= {draw(TOML_VALUES)}"
+        elif op == "delete":
+            del lines[at]
+        elif op == "repeat":
+            lines.insert(at, lines[at])
+        elif op == "key" and eq:
+            lines[at] = f"{draw(st.sampled_from(['x', 'name', 'isps', 'on', 'from']))} ={_}"
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.fuzz
+@given(edited() | st.sampled_from(FUZZ_TEXTS).map(str.encode).flatmap(mutated))
+def test_any_edited_scenario_loads_or_says_what_is_wrong(text: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.toml"
+        path.write_bytes(text)
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            assert exc.file and exc.problem
+            where = exc.where.split("[")[0].split(".")[0]
+            event(f"ScenarioError at {'encoding' if where.startswith('byte') else where}")
+            return
+    event("loaded")
+    assert lab_targets(scenario) is not None

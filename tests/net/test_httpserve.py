@@ -7,10 +7,21 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from censorscope.errors import BadRequest
 from censorscope.net import httpserve
-from censorscope.net.httpserve import response, serve_requests, transfer_size
+from censorscope.net.httpserve import (
+    MAX_BODY,
+    MAX_HEAD,
+    RequestReader,
+    response,
+    serve_requests,
+    transfer_size,
+)
 from censorscope.records import ServedRequest
+from tests.conftest import mutated
 
 seen: list[ServedRequest] = []
 
@@ -94,3 +105,40 @@ def test_transfer_size() -> None:
     assert transfer_size("/__bytes/") is None
     assert transfer_size("/index.html") is None
     assert transfer_size("/__bytes/999999999") == httpserve.MAX_TRANSFER
+
+
+# --- fuzz: whatever a client sends is a request, nothing, or a BadRequest with a status --
+
+REQUEST = (
+    b"POST /measure HTTP/1.1\r\nHost: helper.test\r\nContent-Length: 9\r\n\r\n"
+    b'{"a": 1}\nGET / HTTP/1.1\r\nHost: x\r\n\r\n'
+)
+
+
+def _read_all(data: bytes) -> list[object]:
+    async def go() -> list[object]:
+        stream = asyncio.StreamReader()
+        stream.feed_data(data)
+        stream.feed_eof()
+        reader, got = RequestReader(stream), []
+        for _ in range(4):  # bounded: each request consumes bytes, or the loop ends
+            try:
+                req = await reader.next(idle=1.0)
+            except BadRequest as exc:
+                assert 400 <= exc.status < 600
+                got.append(exc)
+                break
+            if req is None:
+                break
+            got.append(req)
+        return got
+
+    return asyncio.run(go())
+
+
+@pytest.mark.fuzz
+@given(mutated(REQUEST, edits=8) | st.binary(max_size=300))
+def test_any_bytes_from_a_client_are_requests_or_a_bad_request(data: bytes) -> None:
+    for r in _read_all(data):
+        if isinstance(r, ServedRequest):
+            assert len(r.body) <= MAX_BODY and len(r.target) <= MAX_HEAD

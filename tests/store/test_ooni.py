@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import gzip
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 
+from censorscope.analysis.verdict import decide_observed
 from censorscope.errors import InputError
 from censorscope.store import Store
+from tests.conftest import mutated
 
 WEB = """measurement_uid,input,test_name,probe_asn,probe_cc,probe_as_org_name,measurement_start_time,ip,port,dns_failure,tcp_failure,tcp_success,tls_failure,http_failure
 m1,https://t.me/,web_connectivity,33771,KE,Safaricom,2024-11-07 10:00:00+00:00,149.154.167.99,443.0,,generic_timeout_error,0,,
@@ -62,3 +66,23 @@ def test_an_unreadable_file_beside_good_ones_is_left_out_and_said(tmp_path: Path
     assert {o.measurement_id for o in observed} == {"m1", "m2", "m3"}
     assert str(cut) in problems[0] and "cut short" in problems[0]
     assert "1 measurement(s) left out" in problems[1]  # m4: no time, no ASN
+
+
+@pytest.mark.fuzz
+@given(mutated(WEB.encode(), edits=8), mutated(CTRL.encode(), edits=4))
+def test_any_observation_files_are_read_or_said(web: bytes, ctrl: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for name, data in (("web.csv", web), ("ctrl.csv", ctrl)):
+            (Path(tmp) / name).write_bytes(data)
+            files.append(str(Path(tmp) / name))
+        with Store(":memory:") as store:
+            try:
+                observed, problems = store.observed(files)
+            except InputError as exc:
+                assert exc.problem
+                return
+    for o in observed:
+        assert o.failed <= o.endpoints
+        decide_observed(o)
+    assert all(isinstance(p, str) and p for p in problems)

@@ -128,14 +128,14 @@ def parse_series(file: str, text: str) -> list[Series]:
 
 
 def _read_csv(file: str, text: str) -> list[Series]:
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
-    if header is None or [h.strip().lower() for h in header[:3]] != ["time", "entity", "value"]:
-        raise InputError(
-            file, "line 1", "the header must be time,entity,value", "add that header line"
-        )
+    rows = csv.reader(text.split("\n"))
     points: dict[str, dict[int, float]] = {}
     try:
+        header = next(rows, None)
+        if header is None or [h.strip().lower() for h in header[:3]] != ["time", "entity", "value"]:
+            raise InputError(
+                file, "line 1", "the header must be time,entity,value", "add that header line"
+            )
         for line, row in enumerate(rows, start=2):
             _csv_row(file, line, row, points)
     except csv.Error as exc:  # a field over the csv module's 128 KB limit, a stray quote

@@ -25,7 +25,7 @@ MAX_NAME = 253  # characters of a domain name (RFC 1035)
 def read_observations(file: str) -> dict[str, bool]:
     """Name -> blocked, from `domain,blocked` rows (a header line is allowed)."""
     try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
+        lines = Path(file).read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:
         raise InputError(file, "-", "no such file", "give a CSV domain,blocked") from None
     except UnicodeDecodeError as exc:  # CP1251 registry exports, binary files

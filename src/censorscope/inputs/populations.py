@@ -38,7 +38,7 @@ def load_population(paths: Sequence[str | Path], fold_trailing_dot: bool = False
         first = text.split("\n", 1)[0].lower()
         ranked = not first.startswith("url,")
         if ranked:
-            items = ((n, _name_of(line), "") for n, line in enumerate(text.splitlines(), start=1))
+            items = ((n, _name_of(line), "") for n, line in enumerate(text.split("\n"), start=1))
         else:  # a Citizen Lab list: categories, but its order is not popularity
             rows = csv.DictReader(io.StringIO(text))
             items = ((n, urlsplit(r.get("url") or "").hostname or "", r.get("category_code") or "")

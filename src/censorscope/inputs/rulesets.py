@@ -99,7 +99,7 @@ def _name_rule(rid: str, name: str, domains_as: str, source: str) -> Rule:
 def _domain_list(source: str, text: str, domains_as: str) -> RuleSet:
     rs = RuleSet(source)
     stem = Path(source).stem
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         raw = line.strip().split("#", 1)[0].strip()
         if not raw:
             continue
@@ -115,7 +115,7 @@ def _registry(source: str, text: str, domains_as: str) -> RuleSet:
     rs = RuleSet(source)
     stem = Path(source).stem
     seen: set[tuple[str, str]] = set()
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip() or (n == 1 and line.startswith("Updated")):
             continue
         if "\ufffd" in line:

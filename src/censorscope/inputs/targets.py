@@ -54,6 +54,6 @@ def load_targets(arg: str) -> list[Target]:
         return out
     return [
         parse_url(line, arg, f"line {i}")
-        for i, line in enumerate(text.splitlines(), start=1)
+        for i, line in enumerate(text.split("\n"), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]

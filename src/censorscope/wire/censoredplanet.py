@@ -55,6 +55,17 @@ def failure(error: str | None) -> str | None:
 
 
 def parse(doc: Any, source: str) -> list[Imported]:
+    """The measurements of one record, or FormatProblem (also for a key of the wrong type
+    anywhere in it: which, and the line is kept apart)."""
+    try:
+        return _parse(doc, source)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError, OverflowError) as exc:
+        if isinstance(exc, FormatProblem):
+            raise
+        raise FormatProblem(f"malformed record ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse(doc: Any, source: str) -> list[Imported]:
     if not isinstance(doc, dict):
         raise FormatProblem(f"a JSON {type(doc).__name__}, not a Censored Planet record")
     if "Keyword" in doc and "Results" in doc:
