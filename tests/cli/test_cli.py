@@ -206,3 +206,29 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 143
     assert not list(tmp_path.glob("censorscope-lab-*")), "the lab's folder (its CA key) is left"
+
+
+def test_anomalies_on_two_signals_of_an_ioda_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    from censorscope.lab.synthetic import DAY, Drop, Shape, epoch, series
+
+    start = epoch("2021-02-01T00:00")
+    sh = Shape(start=start, days=28, drops=[Drop(start + 20 * DAY + 7 * 3600, 8 * 3600, 0.3)])
+    doc = {"data": [[
+        {"entityType": "asn", "entityCode": "12389", "datasource": name, "from": start,
+         "step": 300, "values": series("x", sh, random.Random(name).randrange(99)).values.tolist()}
+        for name in ("bgp", "ping-slash24")
+    ]]}  # fmt: skip
+    path = tmp_path / "ioda.json"
+    path.write_text(json.dumps(doc))
+    assert main(["anomalies", str(path), "--json"]) == 0
+    (event,) = json_lines(capsys.readouterr().out)
+    assert event["entity"] == "asn:12389" and event["signals"] == ["bgp", "ping-slash24"]
+    assert event["rule"] == "traffic.corroborated" and event["kind"] == "drop"
+    assert event["start"] == "2021-02-21T07:00:00+00:00"
+    assert abs(event["magnitude_pct"] - 30) <= 3
+    assert main(["anomalies", str(path)]) == 0  # the table
+    assert "ping-slash24" in capsys.readouterr().out

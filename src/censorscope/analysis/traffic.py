@@ -1,14 +1,10 @@
-"""Traffic anomalies: drops below what the same time of day looked like before. Pure.
+"""Traffic series: one signal of one entity over time, and reading them. Pure.
 
-The expected value at a time is the median of the values at the same time of day on the
-previous `history` days (Cloudflare Radar forecasts from similar past periods), so the
-daily cycle is accounted for. A point is low when it falls short of it by more than both
-`min_drop` and `sigmas` robust deviations of the entity's usual residuals; at least
-`min_points` low points in a row (a one-point gap allowed) make an anomaly. Only drops are
-reported.
-
-Reading: CSV `time,entity,value` and IODA signal JSON. Bad rows are rejected with the
-file and line; unsorted rows are sorted; gaps are fine (a missing day is not a baseline).
+CSV: `time,entity,value`, or `time,entity,SIGNAL[,SIGNAL...]` where each column after the
+entity is a signal of its own (traffic, BGP-visible prefixes, active-probing /24s, ...).
+IODA signal JSON: each signal object is a series of its entity (`entityType:entityCode`)
+and its `datasource`. Bad rows are rejected with the file and line; unsorted rows are
+sorted; gaps are fine. Drops are found by analysis.drops.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ import csv
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -33,90 +29,7 @@ class Series:
     entity: str
     times: np.ndarray  # epoch seconds, int64, sorted, unique
     values: np.ndarray  # float64
-
-
-@dataclass(frozen=True, slots=True)
-class Anomaly:
-    entity: str
-    start: datetime
-    end: datetime
-    magnitude: float  # percent below expected (median over the anomaly)
-    points: int
-    expected: list[tuple[str, float, float]] = field(default_factory=list)  # (time, exp, val)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "entity": self.entity,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "magnitude_pct": round(self.magnitude, 1),
-            "points": self.points,
-            "expected": [
-                {"time": t, "expected": round(e, 3), "value": round(v, 3)}
-                for t, e, v in self.expected
-            ],
-        }
-
-
-def expected_curve(s: Series, history: int = 7) -> np.ndarray:
-    """Median of the same time of day over the previous `history` days (NaN if < 3)."""
-    index = {int(t): i for i, t in enumerate(s.times)}
-    out = np.full(len(s.times), np.nan)
-    for i, t in enumerate(s.times.tolist()):
-        past = [
-            s.values[j] for k in range(1, history + 1) if (j := index.get(t - k * DAY)) is not None
-        ]
-        if len(past) >= 3:
-            out[i] = float(np.median(past))
-    return out
-
-
-def detect_drops(
-    s: Series,
-    history: int = 7,
-    min_drop: float = 0.05,
-    sigmas: float = 5.0,
-    min_points: int = 2,
-) -> list[Anomaly]:
-    expected = expected_curve(s, history)
-    ok = ~np.isnan(expected) & (expected > 0)
-    if not ok.any():
-        return []
-    resid = np.full(len(s.values), np.nan)
-    resid[ok] = s.values[ok] / expected[ok] - 1
-    r = resid[ok]
-    sigma = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-    low = ok & (resid < -max(min_drop, sigmas * sigma))
-    out = []
-    i, n = 0, len(low)
-    while i < n:
-        if not low[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and (low[j + 1] or (j + 2 < n and low[j + 2])):
-            j += 1 if low[j + 1] else 2
-        idx = [k for k in range(i, j + 1) if low[k]]
-        if len(idx) >= min_points:
-            out.append(
-                Anomaly(
-                    entity=s.entity,
-                    start=_dt(s.times[i]),
-                    end=_dt(s.times[j]),
-                    magnitude=float(np.median(-resid[idx])) * 100,
-                    points=len(idx),
-                    expected=[
-                        (_dt(s.times[k]).isoformat(), float(expected[k]), float(s.values[k]))
-                        for k in range(i, j + 1)
-                    ],
-                )
-            )
-        i = j + 1
-    return out
-
-
-def _dt(epoch: object) -> datetime:
-    return datetime.fromtimestamp(int(epoch), UTC)  # type: ignore[call-overload]
+    signal: str = "value"  # which measure of the entity: traffic, bgp, ping-slash24, ...
 
 
 def parse_series(file: str, text: str) -> list[Series]:
@@ -129,56 +42,73 @@ def parse_series(file: str, text: str) -> list[Series]:
 
 def _read_csv(file: str, text: str) -> list[Series]:
     rows = csv.reader(text.split("\n"))
-    points: dict[str, dict[int, float]] = {}
+    points: dict[tuple[str, str], dict[int, float]] = {}
     try:
-        header = next(rows, None)
-        if header is None or [h.strip().lower() for h in header[:3]] != ["time", "entity", "value"]:
+        header = [h.strip() for h in next(rows, None) or []]
+        if [h.lower() for h in header[:2]] != ["time", "entity"] or len(header) < 3:
             raise InputError(
-                file, "line 1", "the header must be time,entity,value", "add that header line"
+                file,
+                "line 1",
+                "the header must be time,entity,value (or time,entity,SIGNAL,...)",
+                "add that header line",
             )
+        signals = header[2:]
+        if len(set(signals)) != len(signals) or not all(signals):
+            raise InputError(file, "line 1", "signal columns need distinct names")
         for line, row in enumerate(rows, start=2):
-            _csv_row(file, line, row, points)
+            _csv_row(file, line, row, signals, points)
     except csv.Error as exc:  # a field over the csv module's 128 KB limit, a stray quote
         raise InputError(
             file, f"line {rows.line_num}", f"not CSV: {exc}", "write time,entity,value rows"
         ) from None
-    return [_series(e, p) for e, p in points.items()]
+    return [_series(e, p, signal) for (e, signal), p in points.items()]
 
 
-def _csv_row(file: str, line: int, row: list[str], points: dict[str, dict[int, float]]) -> None:
+def _csv_row(
+    file: str,
+    line: int,
+    row: list[str],
+    signals: list[str],
+    points: dict[tuple[str, str], dict[int, float]],
+) -> None:
     if not row or not any(x.strip() for x in row):
         return
-    if len(row) < 3:
+    if len(row) < 2 + len(signals):
         raise InputError(
             file,
             f"line {line}",
-            f"expected 3 fields, got {len(row)}",
-            "write time,entity,value",
+            f"expected {2 + len(signals)} fields, got {len(row)}",
+            "write time,entity," + ",".join(signals),
         )
     try:
         t = int(parse_time(row[0]).timestamp())
     except ValueError as exc:
         raise InputError(file, f"line {line}", str(exc)) from None
-    try:
-        v = float(row[2])
-    except ValueError:
-        raise InputError(
-            file,
-            f"line {line}",
-            f"value {row[2]!r} is not a number",
-            "write a number, or leave the row out for a gap",
-        ) from None
-    if not math.isfinite(v):
-        raise InputError(file, f"line {line}", f"value {row[2]!r} is not finite")
     entity = row[1].strip()
-    if t in points.setdefault(entity, {}):
-        raise InputError(
-            file,
-            f"line {line}",
-            f"{entity} has two values at {row[0]}",
-            "keep one row per entity and time",
-        )
-    points[entity][t] = v
+    for signal, cell in zip(signals, row[2:], strict=False):
+        if not cell.strip():
+            continue  # this signal has a gap here
+        try:
+            v = float(cell)
+        except ValueError:
+            raise InputError(
+                file,
+                f"line {line}",
+                f"{signal} {cell[:40]!r} is not a number",
+                "write a number, or leave it empty for a gap",
+            ) from None
+        if not math.isfinite(v):
+            raise InputError(file, f"line {line}", f"{signal} {cell[:40]!r} is not finite")
+        series = points.setdefault((entity, signal), {})
+        if t in series:
+            raise InputError(
+                file,
+                f"line {line}",
+                f"{entity} has two values{'' if signal == 'value' else ' of ' + signal}"
+                f" at {row[0]}",
+                "keep one row per entity and time",
+            )
+        series[t] = v
 
 
 def _read_ioda(file: str, text: str) -> list[Series]:
@@ -224,15 +154,13 @@ def _read_ioda(file: str, text: str) -> list[Series]:
                 f"from {sig['from']!r}, step {sig['step']!r} or values out of range",
                 "from: Unix seconds, step: seconds up to a year, values: a list",
             )
-        entity = (
-            f"{sig.get('entityType', '')}:{sig.get('entityCode', i)}:{sig.get('datasource', '')}"
-        )
+        entity = f"{sig.get('entityType', '')}:{sig.get('entityCode', i)}"
         pts = {
             start + k * step: float(v)
             for k, v in enumerate(values)
-            if isinstance(v, int | float) and not isinstance(v, bool)
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         }
-        out.append(_series(entity, pts))
+        out.append(_series(entity, pts, str(sig.get("datasource") or "value")))
     return out
 
 
@@ -240,14 +168,15 @@ _END = object()
 _LATEST = 4102444800  # 2100-01-01: a later start is a unit error
 
 
-def _series(entity: str, points: dict[int, float]) -> Series:
+def _series(entity: str, points: dict[int, float], signal: str = "value") -> Series:
     ts = np.array(sorted(points), dtype=np.int64)
-    return Series(entity, ts, np.array([points[int(t)] for t in ts], dtype=np.float64))
+    values = np.array([points[int(t)] for t in ts], dtype=np.float64)
+    return Series(entity, ts, values, signal)
 
 
 def to_csv_rows(series: Sequence[Series]) -> list[tuple[str, str, float]]:
     return [
-        (_dt(t).isoformat(), s.entity, float(v))
+        (datetime.fromtimestamp(int(t), UTC).isoformat(), s.entity, float(v))
         for s in series
         for t, v in zip(s.times.tolist(), s.values.tolist(), strict=True)
     ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from censorscope.analysis.traffic import detect_drops
+from censorscope.analysis.drops import corroborate, detect_drops
 from censorscope.cli import output
 from censorscope.cli.options import Command, add_events
 from censorscope.errors import InputError
@@ -23,12 +23,15 @@ EXAMPLES = SHIPPED.parent / "examples"
 
 
 def _configure_anomalies(p: argparse.ArgumentParser) -> None:
-    p.add_argument("series", help="CSV time,entity,value or IODA signal JSON")
+    p.add_argument(
+        "series", help="CSV time,entity,value (or time,entity,SIGNAL,...) or IODA signal JSON"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per anomaly")
 
 
 def _anomalies(args: argparse.Namespace, err: Console) -> int:
-    found = [a for s in read_series(args.series) for a in detect_drops(s)]
+    # each signal alone, then drops of one entity on several signals joined
+    found = corroborate([a for s in read_series(args.series) for a in detect_drops(s)])
     if args.json:
         for a in found:
             sys.stdout.write(json.dumps(a.to_dict()) + "\n")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from censorscope.analysis.traffic import Anomaly
+from censorscope.analysis.drops import Anomaly
 from censorscope.records import Change, Event, Verdict
 
 _STYLE = {
@@ -115,10 +115,20 @@ def changes_table(
 
 def anomalies_table(anomalies: Sequence[Anomaly]) -> Table:
     t = Table(title="Traffic drops", title_justify="left", header_style="bold")
-    for col in ("entity", "start (UTC)", "end (UTC)", "below expected", "points"):
+    for col in ("entity", "signals", "kind", "start (UTC)", "end (UTC)", "below expected",
+                "severity (%-h)", "rule"):  # fmt: skip
         t.add_column(col)
     for a in anomalies:
-        t.add_row(a.entity, _short(a.start), _short(a.end), f"{a.magnitude:.1f}%", str(a.points))
+        t.add_row(
+            a.entity,
+            ", ".join(a.signals or (a.signal,)),
+            a.kind,
+            _short(a.start),
+            _short(a.end) if a.end else "(persists)",
+            f"{a.magnitude:.1f}% ({a.magnitude_low:.0f}-{a.magnitude_high:.0f})",
+            f"{a.severity:.0f}",
+            a.rule,
+        )
     return t
 
 

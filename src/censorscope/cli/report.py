@@ -21,7 +21,8 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
-from censorscope.analysis.traffic import Anomaly, Series, detect_drops
+from censorscope.analysis.drops import Anomaly, detect_drops
+from censorscope.analysis.traffic import Series
 from censorscope.cli.changes import changes_in
 from censorscope.records import Event
 from censorscope.store.database import Store
@@ -116,10 +117,10 @@ def _traffic_plot(series: Sequence[Series], found: Sequence[Anomaly], stem: Path
         times = [datetime.fromtimestamp(int(t), UTC).replace(tzinfo=None) for t in s.times]
         ax.plot(times, s.values, lw=0.8, label=s.entity)
         for a in found:
-            if a.entity == s.entity:
+            if a.entity == s.entity and a.signal == s.signal:
                 ax.axvspan(
                     a.start.replace(tzinfo=None),
-                    a.end.replace(tzinfo=None),
+                    (a.end or datetime.fromtimestamp(int(s.times[-1]), UTC)).replace(tzinfo=None),
                     color="#d32f2f",
                     alpha=0.25,
                 )
@@ -150,7 +151,8 @@ def _section(target: str, stem: str, changes: list) -> str:
 def _traffic_section(found: Sequence[Anomaly]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(a.entity)}</td><td>{a.start:%Y-%m-%d %H:%M}</td>"
-        f"<td>{a.end:%Y-%m-%d %H:%M}</td><td>{a.magnitude:.1f}%</td></tr>"
+        f"<td>{f'{a.end:%Y-%m-%d %H:%M}' if a.end else 'persists'}</td>"
+        f"<td>{a.magnitude:.1f}%</td></tr>"
         for a in found
     )
     return (

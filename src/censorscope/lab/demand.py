@@ -1,5 +1,6 @@
-"""Traffic per ISP for a scenario: a daily cycle, noise, and the share of traffic that
-restricted sites carry going missing while a rule restricts them. Pure.
+"""Traffic per ISP for a scenario: a daily cycle, a weekly one (weekends and public
+holidays lower, by local time), noise, and the share of traffic that restricted sites
+carry going missing while a rule restricts them. Pure.
 
 Each site may declare `traffic`, the share of an ISP's traffic it carries. While a rule in
 force blocks or throttles it on an ISP, that share is lost (a throttle at a few hundred
@@ -21,6 +22,12 @@ from censorscope.scenario import Isp, Scenario, Site
 
 CYCLE = 0.35  # daily swing around the mean
 PEAK_HOUR = 20.0  # local evening peak
+WEEKEND = 0.10  # weekends and holidays this much lower (Kentik, Cloudflare Radar)
+# public holidays by country, month-day (Russia: the Labour Code, art. 112)
+HOLIDAYS = {
+    "RU": {"01-01", "01-02", "01-03", "01-04", "01-05", "01-06", "01-07", "01-08", "02-23",
+           "03-08", "05-01", "05-09", "06-12", "11-04"},
+}  # fmt: skip
 
 
 def restricted(policy: Policy, world: World, site: Site, at: datetime) -> bool:
@@ -40,10 +47,14 @@ def isp_traffic(
     rng = random.Random(f"{seed}:{isp.name}")
     carrying = [s for s in scenario.sites if s.traffic > 0]
     values = []
+    holidays = HOLIDAYS.get(isp.vantage.country, set())
     for t in times.tolist():
         at = datetime.fromtimestamp(t, UTC)
         hour = (at.hour + at.minute / 60 + isp.utc_offset) % 24
         base = 1 + CYCLE * math.cos(2 * math.pi * (hour - PEAK_HOUR) / 24)
+        local = datetime.fromtimestamp(t + isp.utc_offset * 3600, UTC)
+        if local.weekday() >= 5 or f"{local:%m-%d}" in holidays:
+            base *= 1 - WEEKEND
         lost = sum(s.traffic for s in carrying if restricted(policy, world, s, at))
         values.append(base * (1 - lost) * math.exp(rng.gauss(0, noise)))
     return Series(isp.name, times, np.array(values))
