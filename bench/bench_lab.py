@@ -75,6 +75,8 @@ async def ours(lab: LabProcess, scenario_path: Path) -> tuple[float, int, dict, 
             wrong.append(f"{v.target} {v.vantage}: {v.verdict} ({v.rule}), not {want}")
         elif want == "throttled":
             errors.append(abs((v.rate_kbps or 0) - 130) / 130)
+            if errors[-1] > 0.15:
+                wrong.append(f"{v.target} {v.vantage}: throttled at {v.rate_kbps:.0f} kbit/s")
     return elapsed, len(verdicts), counts, wrong, max(errors, default=0.0)
 
 

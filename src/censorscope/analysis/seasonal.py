@@ -165,11 +165,13 @@ def expect(grid: Grid, history: np.ndarray | None = None) -> Expectation:
     alternatives["holiday"] = holiday
     nominal = scores["nominal"]
     typical = float(np.nanmedian(nominal)) if np.isfinite(nominal).any() else 0.0
-    good = 1.5 * typical + 0.005
+    # a day is re-read only if it fits its nominal expectation badly and another one as
+    # well as days usually fit theirs: a 15% drop on a weekday is not a weekend (10% lower)
+    bad, good = 1.5 * typical + 0.005, 1.4 * typical + 0.003
     expected = alternatives["nominal"].reshape(days, per_day).copy()
     read_as = ["nominal"] * days
     for d in range(days):
-        if not np.isfinite(nominal[d]) or nominal[d] <= good:
+        if not np.isfinite(nominal[d]) or nominal[d] <= bad:
             continue
         best, score = min(
             ((k, s[d]) for k, s in scores.items() if k != "nominal" and np.isfinite(s[d])),

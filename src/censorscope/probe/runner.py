@@ -20,6 +20,7 @@ from censorscope.records import Measurement, Target, Vantage, Verdict
 RETRIED = ("blocked", "down")  # verdicts confirmed by more attempts before they stand
 EXTRA_ATTEMPTS = 1  # this many more, for those and for a control that failed (each costs
 # the lab campaigns time: 2 was tried, and left for when the load test asks for it)
+CONTROL_PATIENCE = 3  # x the timeout, for a control's attempt after one timed out
 ControlSource = Callable[[Target], Awaitable[Measurement | None]]
 OnResult = Callable[[Measurement, Verdict], None]
 
@@ -35,6 +36,9 @@ def shared_control(probe: Probe, vantage: Vantage, at: datetime, limit: int) -> 
     tasks: dict[str, asyncio.Task[Measurement]] = {}
     sem = asyncio.Semaphore(limit)
     alive: list[asyncio.Task[bool]] = []
+    # a control that timed out is tried again with more time: on a busy machine the
+    # reference is slow, not gone, and "down" is a claim about the site
+    patient = Probe(dataclasses.replace(probe.cfg, timeout=CONTROL_PATIENCE * probe.cfg.timeout))
 
     async def one(target: Target) -> Measurement:
         if not alive:
@@ -45,7 +49,8 @@ def shared_control(probe: Probe, vantage: Vantage, at: datetime, limit: int) -> 
                 if _reached(m):
                     break
                 # the reference must not fail by chance: more tries before "down"
-                m = await probe.measure(target, vantage, at, throughput=False)
+                again = patient if _timed_out(m) else probe
+                m = await again.measure(target, vantage, at, throughput=False)
         m.resolver_alive = await alive[0]
         return m
 
@@ -59,6 +64,11 @@ def shared_control(probe: Probe, vantage: Vantage, at: datetime, limit: int) -> 
 
 def _reached(m: Measurement) -> bool:
     return bool(m.requests) and m.requests[-1].failure is None
+
+
+def _timed_out(m: Measurement) -> bool:
+    steps = [*m.queries, *m.tcp_connect, *m.tls_handshakes, *m.requests]
+    return any(s.failure == "generic_timeout_error" for s in steps)
 
 
 async def measure_all(
