@@ -67,8 +67,9 @@ def _reached(m: Measurement) -> bool:
 
 
 def _timed_out(m: Measurement) -> bool:
-    steps = [*m.queries, *m.tcp_connect, *m.tls_handshakes, *m.requests]
-    return any(s.failure == "generic_timeout_error" for s in steps)
+    failures = [s.failure for steps in (m.queries, m.tcp_connect, m.tls_handshakes,
+                m.requests) for s in steps]  # fmt: skip
+    return "generic_timeout_error" in failures
 
 
 async def measure_all(
