@@ -1,5 +1,5 @@
 """Traffic drops on series shaped like real traffic (lab/synthetic.py): daily and weekly
-cycles, holidays, daylight saving, gaps, level shifts, noise 1-5%, 5-minute and 1-hour
+cycles, holidays, daylight saving, gaps, noise 1-5%, 5-minute and 1-hour
 steps, with known drops of 5-60% lasting 15 minutes to 3 days. Prints, for the current
 detector (analysis/drops.py) and the one before it (bench/traffic_v0.py) in the same run:
 detection rate by magnitude and duration, onset and magnitude errors, false alarms per
@@ -100,7 +100,7 @@ def evaluate(per_cell: int, free: int, seed: int) -> None:
                             cells[(name, step, noise, f"{share:.0%} {label}")].append(
                                 (hit, onset, mag)
                             )
-    for _ in range(free):  # drop-free months, some with a level shift
+    for _ in range(free):  # drop-free months (level shifts: tests/analysis/test_drops.py)
         sh = shape(rng, rng.choice([300, 3600]), rng.choice([0.01, 0.03, 0.05]), [])
         s = series("x", sh, rng.randrange(2**31))
         months += DAYS / 30

@@ -61,15 +61,6 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
             earned.pop()  # the data ran out in the middle of it
         if len(earned) >= 2:
             earned.pop(0)
-        # on a busy machine the burst itself arrives in several clumps: leading clumps
-        # that came over twice as fast as the rest still carry it
-        while len(earned) > 2:
-            (c, prev), rest = earned[0], earned[1:]
-            rest_seconds = sum(x.end - p.end for x, p in rest)
-            rest_rate = sum(x.bytes for x, _ in rest) / rest_seconds if rest_seconds > 0 else 0
-            if not rest_rate or c.bytes / max(c.end - prev.end, 1e-3) <= 2 * rest_rate:
-                break
-            earned.pop(0)
         seconds = sum(c.end - prev.end for c, prev in earned)
         if seconds > 0:
             return sum(c.bytes for c, _ in earned) * 8 / 1000 / seconds

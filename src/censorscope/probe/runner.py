@@ -20,7 +20,7 @@ from censorscope.records import Measurement, Target, Vantage, Verdict
 RETRIED = ("blocked", "down")  # verdicts confirmed by more attempts before they stand
 EXTRA_ATTEMPTS = 1  # this many more, for those and for a control that failed (each costs
 # the lab campaigns time: 2 was tried, and left for when the load test asks for it)
-CONTROL_PATIENCE = 3  # x the timeout, for a control's attempt after one timed out
+CONTROL_PATIENCE = 3  # x the timeout, for another attempt after one timed out
 ControlSource = Callable[[Target], Awaitable[Measurement | None]]
 OnResult = Callable[[Measurement, Verdict], None]
 
@@ -87,10 +87,16 @@ async def measure_all(
     async def run_vantage(job: VantageJob) -> None:
         alive = await job.probe.resolver_alive()
         sem = asyncio.Semaphore(concurrency)
+        # the same patience as the control's: a block after a timeout stands only if a
+        # try with 3x the time fails too (a patient control beside an impatient vantage
+        # turned a busy machine's timeouts into blocks)
+        patient = Probe(
+            dataclasses.replace(job.probe.cfg, timeout=CONTROL_PATIENCE * job.probe.cfg.timeout)
+        )
 
-        async def attempt(target: Target) -> Measurement:
+        async def attempt(target: Target, probe: Probe | None = None) -> Measurement:
             async with sem:
-                m = await job.probe.measure(target, job.vantage, at)
+                m = await (probe or job.probe).measure(target, job.vantage, at)
             m.resolver_alive = alive
             m.not_bogon = bogon_exempt
             return m
@@ -104,7 +110,7 @@ async def measure_all(
                 # a block must not be by chance (a busy machine, a lost packet): as Censored
                 # Planet retries, it stands only if the other attempts fail too, and the
                 # attempt judged is the last
-                m = await attempt(target)
+                m = await attempt(target, patient if _timed_out(m) else None)
                 v = decide(m, c, bogon_exempt)
                 tries += 1
             if tries > 1:
