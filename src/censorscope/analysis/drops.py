@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from censorscope.analysis.seasonal import Expectation, Grid, expect, nan_median, to_grid
+from censorscope.analysis.seasonal import Expectation, Grid, expect, nan_median, residual, to_grid
 from censorscope.analysis.traffic import Series
 
 MIN_DROP = 0.10  # a shortfall under 10% is within holidays, weather and habit
@@ -84,16 +84,17 @@ def detect_drops(s: Series, min_drop: float = MIN_DROP, sigmas: float = SIGMAS) 
         return []
     values = grid.values.ravel()
     first = expect(grid)
-    low = _segments(values, first.expected, first.sigma, grid, min_drop, sigmas)
+    low = _segments(residual(values, first.expected), first.sigma, grid, min_drop, sigmas)
     # a second pass with what the first found left out of the history: last week's
     # outage does not lower this week's expectation
     masked = values.copy()
     for a, b in low:
         masked[a : b + 1] = np.nan
     second = expect(grid, masked.reshape(grid.values.shape)) if low else first
+    r = residual(values, second.expected)
     found = [
         (a, b)
-        for a, b in _segments(values, second.expected, second.sigma, grid, min_drop, sigmas)
+        for a, b in _segments(r, second.sigma, grid, min_drop, sigmas)
         if not _weekend_edge(values, second, grid, a, b)
     ]
     out = []
@@ -101,7 +102,7 @@ def detect_drops(s: Series, min_drop: float = MIN_DROP, sigmas: float = SIGMAS) 
     for a, b in found:
         if level_shift_from is not None and a >= level_shift_from:
             continue
-        anomaly = _anomaly(s, grid, values, second.expected, a, b)
+        anomaly = _anomaly(s, grid, values, second.expected, r, a, b)
         if _persists(values, grid, a, b, anomaly.magnitude / 100):
             anomaly = replace(anomaly, kind="level-shift", rule="traffic.level-shift", end=None)
             level_shift_from = a
@@ -110,16 +111,10 @@ def detect_drops(s: Series, min_drop: float = MIN_DROP, sigmas: float = SIGMAS) 
 
 
 def _segments(
-    values: np.ndarray,
-    expected: np.ndarray,
-    sigma: np.ndarray,
-    grid: Grid,
-    min_drop: float,
-    sigmas: float,
+    r: np.ndarray, sigma: np.ndarray, grid: Grid, min_drop: float, sigmas: float
 ) -> list[tuple[int, int]]:
-    """(first, last) flat indices of the drops, placed on single points."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = values / np.where(expected > 0, expected, np.nan) - 1
+    """(first, last) flat indices of the drops in the residual r, placed on single
+    points."""
     w = max(1, round(SMOOTH_SECONDS / grid.step))
     smooth = _rolling_median(r, w)
     # the rolling median of w points strays 1.25 / sqrt(w) as much as one point
@@ -164,8 +159,7 @@ def _weekend_edge(values: np.ndarray, e: Expectation, grid: Grid, a: int, b: int
         for k in (0, hour, -hour):  # the other kind's hours, or its hours an hour off
             if a + k < 0 or b + 1 + k > len(values):
                 continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = values[a : b + 1] / e.other[a + k : b + 1 + k] - 1
+            r = residual(values[a : b + 1], e.other[a + k : b + 1 + k])
             r = r[np.isfinite(r)]
             if len(r) and abs(float(np.median(r))) <= MIN_DROP / 2:
                 return True
@@ -209,11 +203,16 @@ def _place(r: np.ndarray, a: int, b: int, m: float, w: int) -> tuple[int, int]:
 
 
 def _anomaly(
-    s: Series, grid: Grid, values: np.ndarray, expected: np.ndarray, a: int, b: int
+    s: Series,
+    grid: Grid,
+    values: np.ndarray,
+    expected: np.ndarray,
+    r: np.ndarray,
+    a: int,
+    b: int,
 ) -> Anomaly:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = values[a : b + 1] / expected[a : b + 1] - 1
-    seen = r[np.isfinite(r)]
+    seen = r[a : b + 1]
+    seen = seen[np.isfinite(seen)]
     m = -float(np.median(seen))
     spread = 1.4826 * float(np.median(np.abs(seen + m))) if len(seen) > 1 else abs(m) / 2
     half = 1.96 * 1.2533 * spread / math.sqrt(len(seen))

@@ -125,13 +125,9 @@ def _median_of(values: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """values (days, per_day), cand (days, k): the per-point median over the candidate
     days, NaN-aware; NaN with fewer than MIN_CANDIDATES."""
     padded = np.vstack([values, np.full((1, values.shape[1]), np.nan)])
-    picked = np.sort(padded[cand], axis=1)  # (days, k, per_day); NaN sorts last
-    n = np.sum(~np.isnan(picked), axis=1, keepdims=True)
-    lo = np.take_along_axis(picked, np.maximum(n - 1, 0) // 2, axis=1)
-    hi = np.take_along_axis(picked, n // 2, axis=1)
-    hi = np.where(n % 2 == 1, lo, hi)
-    out = ((lo + hi) / 2)[:, 0, :]
-    out[n[:, 0, :] < MIN_CANDIDATES] = np.nan
+    picked = padded[cand]  # (days, k, per_day); -1 picks the row of NaN
+    out = nan_median(picked, axis=1)
+    out[np.sum(~np.isnan(picked), axis=1) < MIN_CANDIDATES] = np.nan
     return out
 
 
@@ -195,19 +191,22 @@ def _shifted(flat: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def residual(values: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """value / expected - 1, NaN where either is missing or nothing positive is expected."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = values / np.where(expected > 0, expected, np.nan) - 1
+    return np.where(np.isfinite(r), r, np.nan)
+
+
 def _day_scores(values: np.ndarray, expected: np.ndarray, per_day: int) -> np.ndarray:
     """Per day, the median absolute relative residual (NaN for a day without data)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.abs(values / np.where(expected > 0, expected, np.nan) - 1).reshape(-1, per_day)
-    return nan_median(np.where(np.isfinite(r), r, np.nan), axis=1)
+    return nan_median(np.abs(residual(values, expected)).reshape(-1, per_day), axis=1)
 
 
 def _sigma(values: np.ndarray, expected: np.ndarray, per_day: int) -> np.ndarray:
     """1.4826 x the median absolute deviation of the relative residuals at each time of
     day over all days, smoothed over an hour either side; flat like the grid."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (values / np.where(expected > 0, expected, np.nan) - 1).reshape(-1, per_day)
-    r = np.where(np.isfinite(r), r, np.nan)
+    r = residual(values, expected).reshape(-1, per_day)
     centre = nan_median(r, axis=0)
     sig = 1.4826 * nan_median(np.abs(r - centre), axis=0)
     fill = float(np.nanmedian(sig)) if np.isfinite(sig).any() else 0.05

@@ -38,7 +38,7 @@ def shared_control(probe: Probe, vantage: Vantage, at: datetime, limit: int) -> 
     alive: list[asyncio.Task[bool]] = []
     # a control that timed out is tried again with more time: on a busy machine the
     # reference is slow, not gone, and "down" is a claim about the site
-    patient = Probe(dataclasses.replace(probe.cfg, timeout=CONTROL_PATIENCE * probe.cfg.timeout))
+    patient = _patient(probe)
 
     async def one(target: Target) -> Measurement:
         if not alive:
@@ -66,6 +66,11 @@ def _reached(m: Measurement) -> bool:
     return bool(m.requests) and m.requests[-1].failure is None
 
 
+def _patient(probe: Probe) -> Probe:
+    """The same probe with CONTROL_PATIENCE times its timeout."""
+    return Probe(dataclasses.replace(probe.cfg, timeout=CONTROL_PATIENCE * probe.cfg.timeout))
+
+
 def _timed_out(m: Measurement) -> bool:
     failures = [s.failure for steps in (m.queries, m.tcp_connect, m.tls_handshakes,
                 m.requests) for s in steps]  # fmt: skip
@@ -90,9 +95,7 @@ async def measure_all(
         # the same patience as the control's: a block after a timeout stands only if a
         # try with 3x the time fails too (a patient control beside an impatient vantage
         # turned a busy machine's timeouts into blocks)
-        patient = Probe(
-            dataclasses.replace(job.probe.cfg, timeout=CONTROL_PATIENCE * job.probe.cfg.timeout)
-        )
+        patient = _patient(job.probe)
 
         async def attempt(target: Target, probe: Probe | None = None) -> Measurement:
             async with sem:
