@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from censorscope.analysis.verdict import decide_imported
-from censorscope.store.database import arrow_table, imported_rows
 from censorscope.wire.censoredplanet import parse
 from censorscope.wire.ooni import FormatProblem
 from tests.conftest import json_values, mutated_json
+from tests.wire.test_ooni import judged_and_stored
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "censoredplanet"
 # the first record of each of Censored Planet's formats (Hyperquack v1 and v2, Satellite)
@@ -32,10 +31,7 @@ def _judged(doc: Any) -> None:
         assert p.why
         return
     for i in found:
-        v = decide_imported(i)
-        rows, verdict = imported_rows(i, v, "run")
-        arrow_table("measurements", rows)
-        arrow_table("verdicts", [verdict])
+        judged_and_stored(i)
 
 
 def test_every_format_has_a_seed() -> None:

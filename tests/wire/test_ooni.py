@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from censorscope.analysis.apps import app_state
 from censorscope.analysis.verdict import decide_imported
 from censorscope.cli.imports import line
+from censorscope.records import Imported, Verdict
 from censorscope.store.database import arrow_table, imported_rows
 from censorscope.wire.ooni import FormatProblem, parse
 from tests.conftest import json_values, mutated_json
@@ -226,13 +227,20 @@ def test_any_damaged_measurement_is_judged_or_a_format_problem(doc: Any) -> None
     except FormatProblem as p:
         assert p.why
         return
+    v = judged_and_stored(i)
+    json.dumps(line(i, v), ensure_ascii=False)
+
+
+def judged_and_stored(i: Imported) -> Verdict:
+    """An imported measurement through the verdict table and into the store's rows, as
+    the import takes it (also for Censored Planet's records)."""
     v = decide_imported(i)
     assert v.verdict in ("accessible", "blocked", "throttled", "down", "inconclusive",
                          "geo-restricted")  # fmt: skip
     rows, verdict = imported_rows(i, v, "run")
     arrow_table("measurements", rows)  # the store's column types hold what was read
     arrow_table("verdicts", [verdict])
-    json.dumps(line(i, v), ensure_ascii=False)
+    return v
 
 
 @pytest.mark.fuzz
