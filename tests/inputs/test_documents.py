@@ -4,6 +4,7 @@ faults: fuzzed against a plain reading of the same bytes."""
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,13 @@ def test_lines_survive_any_block_boundaries(lines: list[bytes], cuts: list[int])
         blocks.append(data[at : at + c])
         at += c
     blocks.append(data[at:])
-    old = documents.MAX_LINE
-    documents.MAX_LINE = 25  # lines over 25 bytes are "too long" here
+    old = documents.MAX_LINE, documents.PIECE
+    # lines over 25 bytes are "too long" here, and batches hold 7 bytes of lines at most
+    documents.MAX_LINE, documents.PIECE = 25, 7
     try:
         got = _got(list(_split("f", iter(blocks))))
     finally:
-        documents.MAX_LINE = old
+        documents.MAX_LINE, documents.PIECE = old
     assert got == _expected(data, 25)
 
 
@@ -71,3 +73,17 @@ def test_a_decompression_bomb_comes_in_bounded_blocks(tmp_path: Path) -> None:
     assert max(sizes) <= 4 * documents.BLOCK and sum(sizes) == 64 << 20
     items = list(documents.documents(p))  # one long line: said, never held whole
     assert len(items) == 1 and isinstance(items[0], Problem) and "MiB limit" in items[0].why
+
+
+def test_a_corrupt_gzip_keeps_the_lines_before_the_damage(tmp_path: Path) -> None:
+    rng = random.Random(7)  # lines that do not compress: the file spans several blocks
+    lines = b"".join(b'{"n": "%s"}\n' % rng.randbytes(64).hex().encode() for _ in range(40_000))
+    whole = bytearray(gzip.compress(lines))
+    assert len(whole) > 2 * documents.BLOCK
+    at = len(whole) * 3 // 4
+    whole[at : at + 64] = b"\xff" * 64  # a damaged stretch
+    p = tmp_path / "bad.jsonl.gz"
+    p.write_bytes(bytes(whole))
+    items = list(documents.documents(p))
+    assert isinstance(items[-1], Problem) and str(p) in items[-1].source
+    assert all(isinstance(i, Document) for i in items[:-1]) and len(items) > 1000

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -122,22 +121,6 @@ def _match_address(addr: str) -> int | None:
 def match_dns(addresses: list[str]) -> str | None:
     hits = [h for a in addresses if (h := _match_address(a)) is not None]
     return dns_fingerprints()[min(hits)].name if hits else None
-
-
-def is_bogon(address: str, exempt: tuple[str, ...] = ()) -> bool:
-    """Private, loopback, link-local, reserved or unspecified, unless in an exempt network."""
-    return _is_bogon(address, exempt)
-
-
-@functools.lru_cache(maxsize=16384)
-def _is_bogon(address: str, exempt: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return True
-    if any(ip in ipaddress.ip_network(net) for net in exempt):
-        return False
-    return not ip.is_global
 
 
 @functools.cache

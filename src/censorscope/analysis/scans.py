@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from censorscope.analysis.blockpage import is_bogon, match_cp, match_dns, match_http
+from censorscope.analysis.blockpage import match_cp, match_dns, match_http
+from censorscope.analysis.bogons import is_bogon
 from censorscope.analysis.pages import page_kind
 from censorscope.records import Measurement, Method
 

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import gc
 import importlib.abc
-import itertools
 import json
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import orjson
 from rich.console import Console
@@ -43,7 +42,6 @@ from censorscope.wire import censoredplanet as cp_format
 from censorscope.wire.ooni import FormatProblem, parse
 
 FORMATS = ("ooni", "ooni-obs", "censoredplanet")
-T = TypeVar("T")
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -174,13 +172,11 @@ class _Chunk:
     problems: list[documents.Problem] = field(default_factory=list)
 
 
-def _judge_chunk(
-    items: list[documents.Document | documents.Problem], tool: str, run_id: str, lines: bool
-) -> _Chunk:
+def _judge_chunk(items: list[documents.Item], tool: str, run_id: str, lines: bool) -> _Chunk:
     out = _Chunk()
     rows: list[tuple[Any, ...]] = []
     verdicts: list[tuple[Any, ...]] = []
-    for item in items:
+    for item in _split(items):
         if isinstance(item, documents.Problem):
             out.problems.append(item)
             continue
@@ -219,19 +215,34 @@ def _judge_chunk(
     return out
 
 
-def _items(
-    paths: list[str], counts: Counter[str]
-) -> Iterator[documents.Document | documents.Problem]:
+def _items(paths: list[str], counts: Counter[str]) -> Iterator[documents.Item]:
     for f in documents.files(paths):
         if isinstance(f, documents.Problem):
             yield f
             continue
         counts["files"] += 1
-        yield from documents.documents(f)
+        yield from documents.batched(f)
 
 
-def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
-    while chunk := list(itertools.islice(items, size)):
+def _split(items: list[documents.Item]) -> Iterator[documents.Document | documents.Problem]:
+    for item in items:
+        if isinstance(item, documents.Lines):
+            yield from item.documents()
+        else:
+            yield item
+
+
+def _chunks(items: Iterator[documents.Item], size: int) -> Iterator[list[documents.Item]]:
+    """Items in chunks of about `size` documents (a batch of lines counts its lines)."""
+    chunk: list[documents.Item] = []
+    weight = 0
+    for item in items:
+        chunk.append(item)
+        weight += item.count() if isinstance(item, documents.Lines) else 1
+        if weight >= size:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
         yield chunk
 
 

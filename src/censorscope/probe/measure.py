@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from censorscope.analysis.blockpage import is_bogon
+from censorscope.analysis.bogons import is_bogon
 from censorscope.analysis.rate import estimate_kbps
 from censorscope.analysis.throttling import SLOW_KBPS, assess, pairs_of
 from censorscope.probe import http

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
+from censorscope.analysis.bogons import ipv4_int
 from censorscope.records import Rule
 
 Matcher = Callable[[str], bool]
@@ -54,6 +55,8 @@ def rule_matcher(rule: Rule) -> Matcher:
 def is_address(text: str) -> bool:
     """An IP address (v4 or v6) written as text: a rule's pattern, an input's host, an
     answer the test helper listed."""
+    if ":" not in text:  # IPv4 or no address: read without ipaddress (per imported input)
+        return ipv4_int(text) is not None
     try:
         ipaddress.ip_address(text)
     except ValueError:
