@@ -59,3 +59,41 @@ def test_policed_bucket_bursts_then_stalls() -> None:
     assert b.reserve(4000, 0.0) == 0.0
     assert b.reserve(1000, 0.0) == pytest.approx(2.0)  # nothing until 2000 bytes again
     assert b.reserve(1000, 2.0) == 0.0  # the rest of that burst passes at once
+
+
+def _clumped(ends: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Samples of clumps (end time, bytes) as a client reads them: 1,400-byte reads a
+    millisecond apart, the last at the clump's end."""
+    out, got = [], 0
+    for end, size in ends:
+        reads = max(1, size // 1400)
+        for i in range(reads):
+            got += size // reads + (size % reads if i == reads - 1 else 0)
+            out.append((end - (reads - 1 - i) * 0.001, got))
+    return out
+
+
+# three transfers of one target behind the lab's 130 kbit/s policer, as a loaded machine
+# delivered them (bench_lab --load 2 --jitter-ms 20, session 4): clumps late, then early
+LOADED = [
+    [(0.3, 15400), (1.1, 8400), (1.45, 11200), (2.1, 8400)],
+    [(1.07, 15400), (1.37, 8400), (2.18, 7000)],
+    [(0.28, 15400), (0.73, 8400), (1.37, 7000), (1.8, 8400)],
+]
+
+
+def test_a_late_clump_then_an_early_one_even_out_over_the_span() -> None:
+    from censorscope.analysis.rate import earned, pooled_kbps
+
+    # clump by clump, the first transfer said 256 kbit/s (its 1.1 -> 1.45 s clump alone)
+    assert earned(_clumped(LOADED[0])) == (19600, pytest.approx(1.0))
+    pooled = pooled_kbps([_clumped(t) for t in LOADED])
+    assert pooled == pytest.approx(130, rel=0.15)
+    assert pooled_kbps([[(0.1, 65536)]]) is None  # not policed: no clumps to pool
+
+
+def test_a_last_clump_cut_short_by_the_end_of_the_data_is_left_out() -> None:
+    from censorscope.analysis.rate import earned
+
+    whole = [(0.1, 16000), (0.6, 8000), (1.1, 8000), (1.6, 8000)]
+    assert earned(_clumped([*whole, (2.1, 1000)])) == earned(_clumped(whole))

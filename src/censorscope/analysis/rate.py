@@ -4,18 +4,21 @@ A policer lets an initial burst through at line rate, then drops what exceeds it
 so TCP delivers the rest in clumps with stalls between them: each clump carries what the
 bucket earned since the previous one ended. A shaper delays instead, so the rest arrives
 smoothly. Either way the mean over the whole transfer overstates the rate. We split the
-transfer at pauses and take the bytes of whole clumps over the time they were earned in,
-leaving out the first (it carries the initial burst), the second when there is a choice
-(the bucket was not empty before it) and a last one cut short by the end of the data.
+transfer at pauses and take the bytes of whole clumps over the span they were earned in
+(`earned`), leaving out the first (it carries the initial burst), the second when there
+is a choice (the bucket was not empty before it) and a last one cut short by the end of
+the data; a target's transfers are pooled into one rate (`pooled_kbps`).
 """
 
 from __future__ import annotations
 
+import statistics
 from bisect import bisect_left
 from dataclasses import dataclass
 
 PAUSE_SECONDS = 0.05  # a gap this long between reads splits a transfer into clumps
 CLUMP_BYTES = 4 * 1460  # a clump this big after a pause came at line rate: a burst
+SHORT_CLUMP = 0.75  # a last clump under this share of the others' median was cut short
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,35 @@ def pattern(samples: list[tuple[float, int]]) -> str | None:
     return None
 
 
+def earned(samples: list[tuple[float, int]]) -> tuple[int, float] | None:
+    """For a policed transfer (three clumps or more): the bytes its policer let through
+    after the initial burst, and the seconds they took, from the end of the first clump
+    (of the second when there are four or more: the first after the burst may spend
+    credit the burst left) to the end of the last, leaving out a last clump cut short by
+    the end of the data. One span, not clump by clump: on a busy machine a clump comes
+    late and the next one early, and only the span evens that out. None otherwise."""
+    cs = clumps(samples)
+    if len(cs) < 3:
+        return None
+    first = 1 if len(cs) >= 4 else 0
+    last = len(cs) - 1
+    if cs[last].bytes < SHORT_CLUMP * statistics.median(c.bytes for c in cs[1:-1]):
+        last -= 1  # the data ran out in the middle of it
+    seconds = cs[last].end - cs[first].end
+    if last <= first or seconds <= 0:
+        return None
+    return sum(c.bytes for c in cs[first + 1 : last + 1]), seconds
+
+
+def pooled_kbps(transfers: list[list[tuple[float, int]]]) -> float | None:
+    """One rate from several transfers of one policed flow: their earned bytes over their
+    earned seconds together (each transfer's timing errors dilute in the others'); None
+    when none was policed."""
+    spans = [e for e in map(earned, transfers) if e is not None]
+    seconds = sum(s for _, s in spans)
+    return sum(b for b, _ in spans) * 8 / 1000 / seconds if seconds > 0 else None
+
+
 def estimate_kbps(samples: list[tuple[float, int]]) -> float:
     if not samples:
         return 0.0
@@ -54,16 +86,9 @@ def estimate_kbps(samples: list[tuple[float, int]]) -> float:
     mean = b_end * 8 / 1000 / t_end
     if t_end < 0.2:  # fast transfers: too short for a burst to matter
         return mean
-    cs = clumps(samples)
-    if len(cs) >= 3:
-        earned = list(zip(cs[1:], cs, strict=False))  # (clump, the one before it)
-        if cs[-1].bytes < 0.9 * max(c.bytes for c in cs[1:-1]):
-            earned.pop()  # the data ran out in the middle of it
-        if len(earned) >= 2:
-            earned.pop(0)
-        seconds = sum(c.end - prev.end for c, prev in earned)
-        if seconds > 0:
-            return sum(c.bytes for c, _ in earned) * 8 / 1000 / seconds
+    span = earned(samples)
+    if span is not None:
+        return span[0] * 8 / 1000 / span[1]
     if len(samples) < 4:
         return mean
     times = [t for t, _ in samples]

@@ -24,6 +24,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Literal
 
+from censorscope.analysis.rate import pooled_kbps
 from censorscope.records import Throughput
 
 # A target-SNI transfer below this is checked against a control SNI. Throttlers police
@@ -44,7 +45,7 @@ class Assessment:
     slow: int
     fast: int
     confidence: float | None  # of "sni": 1 - 0.5**pairs
-    target_kbps: float | None  # medians over the complete pairs
+    target_kbps: float | None  # over the complete pairs: pooled when policed, else median
     control_kbps: float | None
 
     @property
@@ -84,9 +85,18 @@ def assess(pairs: list[tuple[Throughput, Throughput]]) -> Assessment:
         slow=slow,
         fast=fast,
         confidence=round(1 - 0.5**n, 3) if state == "sni" else None,
-        target_kbps=statistics.median(t.rate_kbps for t, _ in done) if done else None,
+        target_kbps=_target_kbps([t for t, _ in done]),
         control_kbps=statistics.median(c.rate_kbps for _, c in done) if done else None,
     )
+
+
+def _target_kbps(transfers: list[Throughput]) -> float | None:
+    """A policed target's transfers pooled into one rate (analysis.rate.pooled_kbps), else
+    the median of their rates."""
+    if not transfers:
+        return None
+    pooled = pooled_kbps([t.samples for t in transfers])
+    return pooled if pooled is not None else statistics.median(t.rate_kbps for t in transfers)
 
 
 def _complete(t: Throughput) -> bool:
