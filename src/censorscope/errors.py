@@ -4,6 +4,7 @@
     +-- InputError              a file the user gave us is wrong (names file, place, fix)
     |   +-- ScenarioError       a lab scenario (TOML) is wrong
     |   +-- TargetListError     a URL list / Citizen Lab CSV is wrong
+    |   +-- PlatformError       a platform file is wrong, or a platform name unknown
     +-- LabError                the lab could not start or stopped answering
     +-- StoreError              the measurement store cannot be opened or written
     +-- HelperError             the control helper answered badly or not at all
@@ -45,6 +46,10 @@ class ScenarioError(InputError):
 
 class TargetListError(InputError):
     """A target list is malformed."""
+
+
+class PlatformError(InputError):
+    """A platform definition is malformed, or a platform asked for is not defined."""
 
 
 class LabError(CensorscopeError):

@@ -425,3 +425,72 @@ class Event:
         """Does this event concern `hostname` (a domain listed, or a subdomain of one)?"""
         host = hostname.lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.domains)
+
+
+Role = Literal["website", "api", "media", "auth", "app", "shortener"]
+ROLES: tuple[Role, ...] = get_args(Role)
+PlatformVerdictName = Literal[
+    "accessible",
+    "blocked",
+    "partially-restricted",
+    "throttled",
+    "down",
+    "geo-restricted",
+    "inconclusive",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEndpoint:
+    """One part of a platform: an https:// URL, or tcp://ADDRESS:PORT for an app's server
+    reached by address."""
+
+    role: Role
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A platform as people speak of it: its endpoints by role (data/platforms.toml)."""
+
+    name: str
+    title: str
+    endpoints: tuple[PlatformEndpoint, ...]
+    source: str = ""
+
+    def roles(self) -> tuple[Role, ...]:
+        return tuple(r for r in ROLES if any(e.role == r for e in self.endpoints))
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformVerdict:
+    """What a platform's endpoint verdicts mean together, from one vantage at one time,
+    with the id of the platform rule that decided it. `roles`: role -> "verdict" or
+    "verdict:method"; `endpoints`: each endpoint's own verdict (the evidence)."""
+
+    platform: str
+    vantage: str
+    asn: int
+    country: str
+    time: datetime
+    verdict: PlatformVerdictName
+    roles: dict[str, str]
+    endpoints: tuple[Verdict, ...]
+    rule: str
+    why: str = ""
+    rate_kbps: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "vantage": self.vantage,
+            "asn": self.asn,
+            "country": self.country,
+            "time": self.time.isoformat(),
+            "verdict": self.verdict,
+            "roles": self.roles,
+            "rate_kbps": None if self.rate_kbps is None else round(self.rate_kbps, 1),
+            "endpoints": [v.to_dict() for v in self.endpoints],
+            "rule": self.rule,
+            "why": self.why,
+        }

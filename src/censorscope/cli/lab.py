@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from censorscope.analysis.traffic import grid, to_csv_rows
-from censorscope.cli import output
+from censorscope.cli import output, platforms
 from censorscope.cli.options import (
     Command,
     add_db,
@@ -35,7 +35,7 @@ from censorscope.lab.demand import isp_traffic
 from censorscope.lab.runtime import LabProcess, run_event_loop, serve_forever
 from censorscope.probe.campaign import run_campaign, sweep
 from censorscope.probe.rounds import LabProbeOptions, lab_targets, run_round
-from censorscope.records import Measurement, Verdict
+from censorscope.records import Measurement, Platform, Target, Verdict
 from censorscope.scenario import Scenario
 from censorscope.store import Store
 
@@ -53,6 +53,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     add_output(p)
     p.add_argument("--timeout", type=positive_seconds, default=2.0, help="per step, seconds")
     p.add_argument("--concurrency", type=positive_int, default=64, help="targets at once per ISP")
+    platforms.add_options(p)
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
@@ -60,21 +61,36 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     isps = chosen_isps(scenario, args.isp)
     times = args.at or [datetime.now(UTC).replace(microsecond=0)]
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
+    judged: list[Platform] = []
+    if args.platform:
+        judged, said = platforms.by_url(platforms.chosen(args))
+        for line in said:
+            err.print(line, style="yellow")
+    targets = platforms.targets(judged) if judged else lab_targets(scenario)
     store = open_store(args)
     if store is not None:
         store.origin = lab_origin(scenario)
-    per_round = len(lab_targets(scenario)) * (len(isps) or len(scenario.isps))
-    lab = LabProcess(args.scenario)
+    per_round = len(targets) * (len(isps) or len(scenario.isps))
+    # a platform's endpoints are other names than the scenario's sites: serve every name
+    lab = LabProcess(args.scenario, any_name=bool(judged))
     try:
         lab.start()
         with output.progress(err) as bar:
-            results = run(_rounds(lab, scenario, times, isps, opts, store, bar, per_round))
+            rounds = _rounds(lab, scenario, times, isps, opts, store, bar, per_round, targets)
+            results = run(rounds)
     finally:
         lab.close()
         if store is not None:
             store.close()
     for at, verdicts in results:
-        if args.json:
+        if judged:
+            pv = platforms.judge(judged, verdicts)
+            if args.json:
+                platforms.write_json(pv, sys.stdout)
+            else:
+                title = f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC, by platform"
+                output.console().print(platforms.table(pv, title))
+        elif args.json:
             output.write_json(verdicts, sys.stdout)
         else:
             output.console().print(
@@ -117,6 +133,7 @@ async def _rounds(
     store: Store | None,
     bar: Progress,
     per_round: int,
+    targets: list[Target],
 ) -> list[tuple[datetime, list[Verdict]]]:
     results = []
     for at in times:
@@ -127,7 +144,9 @@ async def _rounds(
                 store.add(m, v, c)
             bar.advance(task)
 
-        verdicts = await run_round(lab, scenario, at, opts, isps=isps, on_result=done)
+        verdicts = await run_round(
+            lab, scenario, at, opts, isps=isps, on_result=done, targets=targets
+        )
         if store is not None:
             store.flush()  # a round is kept even if a later one fails
         results.append((at, verdicts))

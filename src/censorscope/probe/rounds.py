@@ -75,7 +75,10 @@ async def run_round(
     isps: Sequence[str] = (),
     slot: int = 0,
     on_result: OnResult | None = None,
+    targets: Sequence[Target] | None = None,
 ) -> list[Verdict]:
+    """Every target (by default the scenario's sites) from every ISP (or those named) at
+    virtual time `at`."""
     info = lab.info
     assert info is not None
     lab.set_time(at, slot)
@@ -84,7 +87,7 @@ async def run_round(
     control_probe = Probe(probe_config(info, here.control, opts))
     control = shared_control(control_probe, here.control.vantage, at, opts.concurrency)
     jobs = [VantageJob(e.vantage, Probe(probe_config(info, e, opts))) for e in endpoints]
-    targets = lab_targets(scenario)
+    targets = lab_targets(scenario) if targets is None else list(targets)
     controls: dict[str, Measurement | None] = {}
 
     async def control_of(t: Target) -> Measurement | None:
