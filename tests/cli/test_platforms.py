@@ -34,6 +34,14 @@ on = "dns"
 match = "exact"
 pattern = "web.telegram.org"
 action = "dns-nxdomain"
+
+# Telegram's data centres by address (OONI's telegram test reaches them so)
+[[rule]]
+isps = ["*"]
+on = "ip"
+match = "cidr"
+pattern = "149.154.160.0/20"
+action = "tcp-reset"
 """
 
 
@@ -59,8 +67,26 @@ def test_only_the_media_cdn_blocked_names_media(
     }
     assert insta["vantage"] == "Alpha" and insta["asn"] == 64500 and insta["country"] == "RU"
     tg = got["telegram"]
-    assert tg["roles"]["auth"] == "blocked:dns" and tg["verdict"] == "partially-restricted"
-    assert "tcp:// endpoint(s)" in err  # Telegram's data centres: not in the lab yet
+    assert tg["verdict"] == "partially-restricted"
+    assert tg["roles"] == {"website": "accessible", "auth": "blocked:dns",
+                           "app": "blocked:tcp_ip", "shortener": "accessible"}  # fmt: skip
+    dc = [e for e in tg["endpoints"] if e["target"].startswith("tcp://")]
+    assert len(dc) == 5 and {e["evidence"]["rule"] for e in dc} == {"tcp.failure"}
+
+
+def test_an_apps_servers_by_address_are_reached_in_the_labs_open_internet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "open.toml"
+    path.write_text(SCENARIO.split("# Telegram")[0])  # no rule on the addresses
+    code = main(["lab", "run", str(path), "--at", "2022-03-14T12:00Z", "--no-store",
+                 "--platform", "telegram", "--json", "--timeout", "1"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (tg,) = map(json.loads, out.splitlines())
+    assert tg["roles"]["app"] == "accessible"
+    dc = [e for e in tg["endpoints"] if e["target"].startswith("tcp://")]
+    assert {e["verdict"] for e in dc} == {"accessible"}
 
 
 def test_an_unknown_platform_and_a_bad_file(

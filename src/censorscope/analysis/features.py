@@ -294,6 +294,8 @@ def _dns_failure(m: Measurement) -> str | None:
 
 
 def _final_ok(m: Measurement) -> bool:
+    if m.test_name == "tcp_connect":  # an app's server, reached by address: connected
+        return any(t.failure is None for t in m.tcp_connect)
     return bool(m.requests) and m.requests[-1].failure is None and m.requests[-1].status_code > 0
 
 

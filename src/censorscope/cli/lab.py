@@ -61,11 +61,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     isps = chosen_isps(scenario, args.isp)
     times = args.at or [datetime.now(UTC).replace(microsecond=0)]
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
-    judged: list[Platform] = []
-    if args.platform:
-        judged, said = platforms.by_url(platforms.chosen(args))
-        for line in said:
-            err.print(line, style="yellow")
+    # the lab serves an app's servers by address too (on its farm, never outside)
+    judged: list[Platform] = platforms.chosen(args) if args.platform else []
     targets = platforms.targets(judged) if judged else lab_targets(scenario)
     store = open_store(args)
     if store is not None:

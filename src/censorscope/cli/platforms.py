@@ -41,22 +41,6 @@ def chosen(args: argparse.Namespace) -> list[Platform]:
     return definitions.select(definitions.load(args.platforms), args.platform)
 
 
-def by_url(platforms: Sequence[Platform]) -> tuple[list[Platform], list[str]]:
-    """The platforms cut to what a URL measurement reaches (https:// and http://
-    endpoints), and a line for each platform that lost tcp:// endpoints: the lab has no
-    servers by address yet."""
-    kept, said = [], []
-    for p in platforms:
-        urls = tuple(e for e in p.endpoints if not e.url.startswith("tcp://"))
-        if len(urls) < len(p.endpoints):
-            n = len(p.endpoints) - len(urls)
-            said.append(f"{p.name}: {n} tcp:// endpoint(s) of its app are not measured "
-                        "here (the lab serves names, not addresses)")  # fmt: skip
-        if urls:
-            kept.append(Platform(p.name, p.title, urls, p.source))
-    return kept, said
-
-
 def targets(platforms: Sequence[Platform]) -> list[Target]:
     urls = dict.fromkeys(e.url for p in platforms for e in p.endpoints)
     return [Target(u) for u in urls]

@@ -174,8 +174,13 @@ class Middlebox:
             if site.down == "refuse" or port not in (80, 443):
                 return ip, self.ports.farm_tls  # nothing listens there: a real refusal
             return FARM, self.ports.farm_tls if port == 443 else self.ports.farm_http
-        if ipaddress.ip_address(ip).is_loopback:
+        address = ipaddress.ip_address(ip)
+        if address.is_loopback:
             return ip, port  # other loopback services (a helper, say) are reachable
+        if self.world.any_name and address.is_global:
+            # an app's server by address (Telegram's data centres): the lab's open
+            # internet answers it on the farm, so only an `ip` rule stops it
+            return FARM, self.ports.farm_http if port == 80 else self.ports.farm_tls
         return None  # never leave the machine
 
     async def _flow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -31,6 +31,7 @@ from censorscope.records import (
     TlsHandshake,
     Vantage,
 )
+from censorscope.rules.match import is_address
 
 REDIRECTS = (301, 302, 303, 307, 308)
 THROUGHPUT_PATH = "/__bytes/{n}"
@@ -82,6 +83,10 @@ class Probe:
             time=at,
         )
         start = time.monotonic()
+        if target.scheme == "tcp":  # an app's server: reached or not, as OONI's app tests
+            await self._reach(m, target)
+            m.runtime = time.monotonic() - start
+            return m
         want_tp = throughput and self.cfg.throughput and target.scheme == "https"
         served = await self._fetch(m, target.url, self.cfg.max_redirects, keep=want_tp)
         if served is not None:
@@ -94,6 +99,22 @@ class Probe:
                     conn.abort()
         m.runtime = time.monotonic() - start
         return m
+
+    async def _reach(self, m: Measurement, target: Target) -> None:
+        """tcp://ADDRESS:PORT (or a name, resolved first): a TCP connect and nothing more
+        (test_name "tcp_connect")."""
+        m.test_name = "tcp_connect"
+        host = target.hostname
+        if is_address(host):
+            addresses = [host]
+        else:
+            q = await resolve(host, self.cfg.resolver, self.cfg.timeout)
+            m.queries.append(q)
+            addresses = [a for a in q.answers if not is_bogon(a, self.cfg.bogon_exempt)]
+        for ip in addresses[:1]:
+            _, conn = await self._connect(m, ip, target.port, None)
+            if conn is not None:
+                conn.abort()
 
     async def _fetch(
         self, m: Measurement, url: str, redirects: int, keep: bool = False
