@@ -235,3 +235,23 @@ def test_an_address_as_input_is_never_a_dns_blockpage_or_bogon() -> None:
         v = decide(meas, None, exempt)
         assert v.method not in ("http-blockpage", "dns"), v
         assert v.rule == "nocontrol"
+
+
+def _reach(failure: str | None) -> Measurement:
+    """A TCP connect to an app's server by address (tcp://), as the probe makes it."""
+    meas = Measurement("tcp://149.154.167.51:443", "ISP", 64500, "XA", T)
+    meas.test_name = "tcp_connect"
+    meas.tcp_connect.append(TcpConnect("149.154.167.51", 443, failure))
+    return meas
+
+
+def test_an_apps_server_by_address() -> None:
+    ok, reset = _reach(None), _reach("connection_reset")
+    assert (decide(ok, _reach(None)).verdict, decide(ok, _reach(None)).rule) == (
+        "accessible", "ok")  # fmt: skip
+    v = decide(reset, _reach(None))
+    assert (v.verdict, v.method, v.rule) == ("blocked", "tcp_ip", "tcp.failure")
+    assert decide(reset, _reach("connection_refused")).verdict == "down"
+    # without a control: a connection made is its own proof; a failure proves nothing
+    assert decide(ok, None).rule == "nocontrol.connected"
+    assert (decide(reset, None).verdict, decide(reset, None).rule) == ("inconclusive", "nocontrol")

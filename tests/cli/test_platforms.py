@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from censorscope.cli import main
+from censorscope.lab.runtime import LabProcess
+from tests.conftest import vantage_args
 
 SCENARIO = """
 [scenario]
@@ -100,3 +106,51 @@ def test_an_unknown_platform_and_a_bad_file(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "platform.vk.website[0]" in err and "https://HOST" in err
+
+
+@pytest.fixture(scope="module")
+def open_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
+    path = tmp_path_factory.mktemp("open") / "cdn.toml"
+    path.write_text(SCENARIO)
+    lab = LabProcess(path, any_name=True)
+    lab.start()
+    lab.set_time(datetime(2022, 3, 14, 12, tzinfo=UTC))
+    yield lab
+    lab.close()
+
+
+def test_measure_a_platform_with_a_helper(
+    open_lab: LabProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "censorscope.cli", "helper", "serve", "--listen",
+         "127.0.0.1:0", *vantage_args(open_lab, "control")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        helper = proc.stdout.readline().split()[3]
+        code = main(["measure", "--platform", "instagram,telegram", "--control", helper,
+                     *vantage_args(open_lab, "Alpha"), "--json", "--no-store",
+                     "--vantage", "Alpha", "--asn", "64500", "--cc", "RU"])  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    out, err = capsys.readouterr()
+    assert code == 0, err  # no control was asked for the app's servers: none missed
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert all("platform" in d for d in lines)  # the endpoints only as evidence
+    got = {d["platform"]: d for d in lines}
+    assert got["instagram"]["verdict"] == "partially-restricted"
+    assert got["instagram"]["roles"]["media"] == "blocked:tls"
+    tg = got["telegram"]
+    # an app's server that refused, with no control to tell a block from an outage
+    assert tg["roles"]["app"] == "inconclusive" and tg["roles"]["auth"] == "blocked:dns"
+    assert {e["evidence"]["rule"] for e in tg["endpoints"] if "tcp://" in e["target"]} == {
+        "nocontrol"
+    }
+
+
+def test_measure_needs_something_to_measure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "--no-store"]) == 2
+    assert "--platform NAME" in capsys.readouterr().err

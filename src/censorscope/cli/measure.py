@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from censorscope.cli import output
+from censorscope.cli import output, platforms
 from censorscope.cli.changes import alert_changes
 from censorscope.cli.options import (
     Command,
@@ -29,12 +29,12 @@ from censorscope.inputs.events import REGISTRY
 from censorscope.inputs.targets import load_targets
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.probe.runner import VantageJob, measure_all
-from censorscope.records import Measurement, Target, Vantage, Verdict
+from censorscope.records import Measurement, Platform, Target, Vantage, Verdict
 from censorscope.store import Store
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="URL|LIST")
+    p.add_argument("inputs", nargs="*", metavar="URL|LIST")
     p.add_argument("--control", help="helper URL, e.g. http://helper.example.org:8080")
     p.add_argument(
         "--allow-no-control",
@@ -51,10 +51,16 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--for", dest="for_", type=duration_arg, help="repeat for DURATION (e.g. 2d)")
     add_sinks(p, "--watch", "after each round, alert changes to - / a file / a webhook URL")
     add_output(p)
+    platforms.add_options(p)
 
 
 def _measure(args: argparse.Namespace, err: Console) -> int:
+    judged = platforms.chosen(args) if args.platform else []
+    if not args.inputs and not judged:
+        raise InputError("measure", "command line", "nothing to measure",
+                         "give URLs, lists, or --platform NAME")  # fmt: skip
     targets = [t for arg in args.inputs for t in load_targets(arg)]
+    targets = list({t.url: t for t in targets + platforms.targets(judged)}.values())
     cfg = probe_config(args)
     vantage = Vantage(args.vantage, args.asn, args.cc.upper())
     control = HelperClient(args.control) if args.control else None
@@ -71,7 +77,7 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     try:
         for i in range(rounds):
             started = time.monotonic()
-            missed += _round(args, err, targets, cfg, vantage, control, store, i, rounds)
+            missed += _round(args, err, targets, cfg, vantage, control, store, (i, rounds), judged)
             if args.watch and store is not None:
                 store.flush()
                 alert_changes(args.db, args.watch, str(REGISTRY), err)  # never fatal
@@ -92,6 +98,12 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
 NO_CONTROL = 3  # exit status: measured, but without the control that was asked for
 
 
+def asked(t: Target) -> bool:
+    """Is the helper asked for a control of this target? Not for an app's server by
+    address (tcp://): the helper measures URLs, and a connection made is its own proof."""
+    return t.scheme != "tcp"
+
+
 def _round(
     args: argparse.Namespace,
     err: Console,
@@ -100,10 +112,12 @@ def _round(
     vantage: Vantage,
     control: HelperClient | None,
     store: Store | None,
-    i: int,
-    rounds: int,
+    round_of: tuple[int, int],
+    judged: list[Platform],
 ) -> int:
-    """One round; returns how many targets went without the control asked for."""
+    """One round (`round_of`: its number from 0, and how many); returns how many targets
+    went without the control asked for."""
+    i, rounds = round_of
     controls: dict[str, Measurement | None] = {}
     unreachable = False
 
@@ -120,7 +134,7 @@ def _round(
                 err.print(f"[yellow]warning:[/] {exc}; no control, verdicts will be limited")
 
         async def control_of(t: Target) -> Measurement | None:
-            if control is None:
+            if control is None or not asked(t):
                 return None
             if t.url not in controls:
                 controls[t.url] = await control(t)
@@ -148,15 +162,26 @@ def _round(
     verdicts = [v for _, v in run(go())]
     if store is not None:
         store.flush()
+    shown = verdicts
+    if judged:  # a platform's endpoints are shown through its verdict
+        given = {t.url for arg in args.inputs for t in load_targets(arg)}
+        shown = [v for v in verdicts if v.target in given]
     if args.json:
-        output.write_json(verdicts, sys.stdout)
-    else:
-        output.console().print(output.table(verdicts, f"measured from {vantage.name}"))
+        output.write_json(shown, sys.stdout)
+    elif shown:
+        output.console().print(output.table(shown, f"measured from {vantage.name}"))
+    if judged:
+        pv = platforms.judge(judged, verdicts)
+        if args.json:
+            platforms.write_json(pv, sys.stdout)
+        else:
+            title = f"measured from {vantage.name}, by platform"
+            output.console().print(platforms.table(pv, title))
     missed = 0
     if control is not None:
-        missed = sum(1 for t in targets if controls.get(t.url) is None)
+        missed = sum(1 for t in targets if asked(t) and controls.get(t.url) is None)
         if unreachable:
-            missed = len(targets)
+            missed = sum(1 for t in targets if asked(t))
     if control is not None and control.errors:
         err.print(
             f"[yellow]control failed for {len(control.errors)} target(s)[/]: " + control.errors[0]
