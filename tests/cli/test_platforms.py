@@ -154,3 +154,25 @@ def test_measure_a_platform_with_a_helper(
 def test_measure_needs_something_to_measure(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["measure", "--no-store"]) == 2
     assert "--platform NAME" in capsys.readouterr().err
+
+
+def test_the_russia_scenario_by_platform(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["lab", "run", "russia-2022", "--no-store", "--json",
+                 "--at", "2022-03-13T12:00Z", "--at", "2022-03-14T12:00Z",
+                 "--at", "2021-03-10T12:00Z", "--platform", "instagram,twitter"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    got = {
+        (d["platform"], d["time"][:10], d["vantage"]): d for d in map(json.loads, out.splitlines())
+    }
+    isps = {"Rostelecom", "MTS", "Beeline", "MegaFon"}
+    for isp in isps:
+        assert got[("instagram", "2022-03-13", isp)]["verdict"] == "accessible"
+        blocked = got[("instagram", "2022-03-14", isp)]
+        assert blocked["verdict"] == "blocked"
+        assert blocked["roles"] == {r: "blocked:tls" for r in ("website", "api", "media")}
+        twitter = got[("twitter", "2021-03-10", isp)]
+        assert twitter["verdict"] == "throttled" and twitter["rate_kbps"] == pytest.approx(
+            130, rel=0.15
+        )
+        assert {twitter["roles"][r] for r in ("api", "media", "shortener")} == {"throttled"}
