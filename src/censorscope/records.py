@@ -193,6 +193,7 @@ class ServedRequest:
     headers: dict[str, str] = field(default_factory=dict)  # names in lower case
     body: bytes = b""
     peer: str = ""  # the client's address
+    peer_port: int = 0
 
 
 @dataclass(slots=True)

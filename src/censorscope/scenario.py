@@ -7,6 +7,7 @@ it, `probe/` measures the lab through the endpoints of a `LabInfo`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from censorscope.errors import LabError
 from censorscope.records import Rule, Vantage
@@ -43,6 +44,18 @@ class Isp:
 
 
 @dataclass(frozen=True, slots=True)
+class GeoPath:
+    """Content the service itself withholds from some countries (a channel, an account):
+    requests under `path` from a vantage in `countries` get the service's own "not
+    available in your country" page, from `since` on (always, if None)."""
+
+    path: str
+    countries: tuple[str, ...]
+    since: datetime | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     name: str
     title: str
@@ -53,6 +66,7 @@ class Site:
     down: str | None = None
     geo_block: tuple[str, ...] = ()
     geo_status: int = 451
+    geo_paths: tuple[GeoPath, ...] = ()
     category: str = ""
     redirect: str | None = None  # "/" answers with a redirect to this path
     traffic: float = 0.0  # share of each ISP's traffic this site carries (traffic model)

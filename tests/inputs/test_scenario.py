@@ -61,6 +61,29 @@ def write(tmp_path: Path, text: str) -> Path:
             "site[1].down",
             "allowed: refuse, timeout",
         ),
+        (
+            HEAD + '[[site]]\nname = "b.test"\n[[site.geo_paths]]\npath = "@RT"\n',
+            "site[1].geo_paths[0].path",
+            "not a path",
+        ),
+        (
+            HEAD + '[[site]]\nname = "b.test"\n[[site.geo_paths]]\npath = "/x"\n'
+            'countries = ["Germany"]\n',
+            "site[1].geo_paths[0].countries[0]",
+            "two capital letters",
+        ),
+        (
+            HEAD + '[[site]]\nname = "b.test"\n[[site.geo_paths]]\npath = "/x"\n',
+            "site[1].geo_paths[0].countries",
+            "missing",
+        ),
+        (
+            HEAD + '[[site]]\nname = "b.test"\n[[site.geo_paths]]\npath = "/x"\n'
+            'countries = ["DE"]\nuntil = 2022-01-01\n',
+            "site[1].geo_paths[0].until",
+            "allowed: countries, path, since, source",
+        ),
+        (HEAD + '[[site]]\nname = "b.test"\ngeo_paths = 3\n', "site[1].geo_paths", "array"),
     ],
 )
 def test_bad_scenario_names_file_key_and_fix(

@@ -16,7 +16,7 @@ from typing import Any
 from censorscope.errors import ScenarioError
 from censorscope.records import ACTIONS, MATCHES_FOR_TRIGGER, Rule, Vantage
 from censorscope.rules.match import compile_match
-from censorscope.scenario import Dpi, Isp, Scenario, Site
+from censorscope.scenario import Dpi, GeoPath, Isp, Scenario, Site
 from censorscope.timeparse import parse_duration, parse_time
 
 DOWN_MODES = ("refuse", "timeout")
@@ -53,10 +53,12 @@ _SITE_KEYS = {
     "down",
     "geo_block",
     "geo_status",
+    "geo_paths",
     "category",
     "redirect",
     "traffic",
 }
+_GEO_PATH_KEYS = {"path", "countries", "since", "source"}
 _RULE_KEYS = {
     "id",
     "isps",
@@ -419,6 +421,10 @@ class _Validator:
         status = self.integer(tbl.get("geo_status", 451), f"{where}.geo_status")
         if status not in (403, 451):
             raise self.fail(f"{where}.geo_status", f"{status} is not allowed", "use 451 or 403")
+        geo_paths = tuple(
+            self.geo_path(g, f"{where}.geo_paths[{j}]")
+            for j, g in enumerate(self.array(tbl.get("geo_paths", []), f"{where}.geo_paths"))
+        )
         raw = tbl.get("addresses", 1)
         pinned: tuple[str, ...] = ()
         if isinstance(raw, list):
@@ -447,9 +453,29 @@ class _Validator:
             down=down,
             geo_block=geo,
             geo_status=status,
+            geo_paths=geo_paths,
             category=self.string(tbl.get("category", ""), f"{where}.category"),
             traffic=self.share(tbl.get("traffic", 0.0), f"{where}.traffic"),
             redirect=tbl.get("redirect") and self.string(tbl["redirect"], f"{where}.redirect"),
+        )
+
+    def geo_path(self, tbl: dict[str, Any], where: str) -> GeoPath:
+        self.keys(tbl, _GEO_PATH_KEYS, where)
+        path = self.string(tbl.get("path", ""), f"{where}.path")
+        if not path.startswith("/"):
+            raise self.fail(f"{where}.path", f"{path!r} is not a path", 'e.g. "/@RT"')
+        countries = self.str_list(tbl.get("countries", []), f"{where}.countries")
+        for j, cc in enumerate(countries):
+            if not re.fullmatch(r"[A-Z]{2}", cc):
+                raise self.fail(f"{where}.countries[{j}]", f"{cc!r} is not a country code",
+                                'two capital letters, e.g. "DE"')  # fmt: skip
+        if not countries:
+            raise self.fail(f"{where}.countries", "missing", "the countries refused the content")
+        return GeoPath(
+            path=path,
+            countries=tuple(countries),
+            since=self.time(tbl.get("since"), f"{where}.since"),
+            source=self.string(tbl.get("source", ""), f"{where}.source"),
         )
 
     def rule(self, tbl: dict[str, Any], where: str, isps: list[str], default_id: str) -> Rule:

@@ -15,3 +15,23 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class FlowClocks:
+    """Which virtual clock a connection to the origin farm runs on. The farm serves every
+    clock slot of a campaign at once; the middlebox of a slot registers its upstream
+    connection (source address and port) while it lasts, so that what a site answers
+    can depend on the time (content a service withholds from a date on)."""
+
+    def __init__(self, default: Clock) -> None:
+        self.default = default  # for a connection not registered (HTTP/3, say)
+        self._live: dict[tuple[str, int], Clock] = {}
+
+    def register(self, key: tuple[str, int], clock: Clock) -> None:
+        self._live[key] = clock
+
+    def forget(self, key: tuple[str, int]) -> None:
+        self._live.pop(key, None)
+
+    def now(self, key: tuple[str, int]) -> datetime:
+        return self._live.get(key, self.default).now

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from censorscope.lab import pages
-from censorscope.lab.clock import Clock
+from censorscope.lab.clock import Clock, FlowClocks
 from censorscope.lab.dpi import STOP, FlowInspector, Found
 from censorscope.lab.origin import hold
 from censorscope.lab.relay import Lane, pump
@@ -86,8 +86,10 @@ class Middlebox:
         ports: Ports,
         noise: float = 0.0,
         seed: int = 0,
+        flows: FlowClocks | None = None,
     ) -> None:
         self.k, self.isp, self.policy = k, isp, policy
+        self.flows = flows  # tells the farm which clock each upstream connection runs on
         self.world, self.clock, self.ports = world, clock, ports
         self.noise, self.seed = noise, seed
         self._jitter_rng = random.Random(f"{seed}|{k}")  # the same draws for the same seed
@@ -213,6 +215,9 @@ class Middlebox:
         except (OSError, TimeoutError):
             return _reply(writer, 4)
         _reply(writer, 0)
+        upstream = tuple(up_w.get_extra_info("sockname") or ("", 0))[:2]
+        if self.flows is not None:
+            self.flows.register(upstream, self.clock)
         peer = writer.get_extra_info("peername")[:2]
         key = (peer[0], peer[1], ip, port)
         state = FlowState(FlowInspector(self.dpi), rule=self._remembered(key))
@@ -227,6 +232,8 @@ class Middlebox:
             )
         finally:
             up_w.transport.abort()
+            if self.flows is not None:
+                self.flows.forget(upstream)
             self.live.pop(peer, None)
             if self.segments is not None:
                 self.segments.forget(peer)

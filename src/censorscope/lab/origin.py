@@ -10,6 +10,7 @@ import ssl
 
 from censorscope.lab import pages
 from censorscope.lab.ca import Authority
+from censorscope.lab.clock import FlowClocks
 from censorscope.lab.world import ANY_SITE, World
 from censorscope.net.httpserve import serve_requests
 from censorscope.records import ServedRequest
@@ -21,8 +22,8 @@ HOLD_LIMIT = 120.0  # a held connection is dropped after this, so nothing linger
 class Farm:
     """Serves every site of the world on one HTTPS and one HTTP listener."""
 
-    def __init__(self, world: World, authority: Authority) -> None:
-        self.world, self.authority = world, authority
+    def __init__(self, world: World, authority: Authority, flows: FlowClocks) -> None:
+        self.world, self.authority, self.flows = world, authority, flows
         self.tls = authority.server_context(("lab.invalid",))
         self.tls.sni_callback = self._sni
         # issue every certificate now, not inside a handshake
@@ -47,6 +48,11 @@ class Farm:
         country = self.world.country_of_source.get(req.peer, "ZZ")
         if country in site.geo_block:
             return pages.geo_page(site, country)
+        for geo in site.geo_paths:
+            if country in geo.countries and req.target.startswith(geo.path):
+                at = self.flows.now((req.peer, req.peer_port))
+                if geo.since is None or at >= geo.since:
+                    return pages.geo_page(site, country)
         if site.redirect and req.target == "/":
             return pages.redirect(site.redirect)
         return pages.site_page(site, host)

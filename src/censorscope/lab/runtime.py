@@ -25,7 +25,7 @@ from censorscope.errors import LabError
 from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.abroad import PROXY_IP, RESOLVER_IP, ConnectProxy, OpenResolver
 from censorscope.lab.ca import Authority
-from censorscope.lab.clock import Clock
+from censorscope.lab.clock import Clock, FlowClocks
 from censorscope.lab.h3 import serve_h3
 from censorscope.lab.middlebox import Injector, Middlebox, Ports
 from censorscope.lab.origin import Farm, PageServer, hold
@@ -55,7 +55,8 @@ async def _serve(
     world = World.build(scenario, options.any_name)
     sites_ca = Authority("censorscope lab sites CA", workdir)
     intercept_ca = Authority("censorscope lab ISP interception CA", workdir / "isp")
-    farm, page_server = Farm(world, sites_ca), PageServer(world, intercept_ca)
+    flows = FlowClocks(clocks[0])
+    farm, page_server = Farm(world, sites_ca, flows), PageServer(world, intercept_ca)
     servers: list[Closable] = []
 
     async def listen(handler, host: str, ssl=None) -> int:  # noqa: ANN001
@@ -111,7 +112,9 @@ async def _serve(
         for k, ((vantage, isp), policy) in enumerate(zip(vantages, policies, strict=True)):
             noise = options.noise
             share = 0.0 if isp is None else (isp.noise if noise is None else noise)
-            box = Middlebox(k, isp, policy, world, clock, ports, noise=share, seed=options.seed)
+            box = Middlebox(
+                k, isp, policy, world, clock, ports, noise=share, seed=options.seed, flows=flows
+            )
             boxes.append(box)
             proxy_port = await listen(box.handle, vantage_ip(k, 2))
             transport, _ = await loop.create_datagram_endpoint(

@@ -87,8 +87,8 @@ class RequestReader:
     request (a pipelined one, or the first bytes of a CONNECT tunnel) are kept for the
     next read (`leftover`)."""
 
-    def __init__(self, reader: asyncio.StreamReader, peer: str = "") -> None:
-        self.reader, self.peer = reader, peer
+    def __init__(self, reader: asyncio.StreamReader, peer: str = "", peer_port: int = 0) -> None:
+        self.reader, self.peer, self.peer_port = reader, peer, peer_port
         self.leftover = b""
 
     async def next(self, idle: float | None = None) -> ServedRequest | None:
@@ -137,6 +137,7 @@ class RequestReader:
             headers=headers,
             body=bytes(body),
             peer=self.peer,
+            peer_port=self.peer_port,
         )
 
 
@@ -149,8 +150,8 @@ async def serve_requests(
 ) -> None:
     """HTTP/1.1 keep-alive: answer each request with `respond`; `/__bytes/N` streams N
     bytes for throughput tests. A bad request gets a 4xx and the connection is closed."""
-    peer = (writer.get_extra_info("peername") or ("", 0))[0]
-    requests = RequestReader(reader, peer)
+    peer, port = tuple(writer.get_extra_info("peername") or ("", 0))[:2]
+    requests = RequestReader(reader, peer, port)
     try:
         while True:
             try:
