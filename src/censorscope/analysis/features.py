@@ -410,8 +410,7 @@ def _throttle(
 ) -> tuple[float | None, float | None, str | None, str | None, float | None, str | None]:
     """(target rate, control-SNI rate, "sni" | "path" | "unconfirmed" | None, how the slow
     transfer arrived: "policing" | "smooth" | None, the confidence of "sni", the pairs'
-    tally). The rates are over the complete pairs (analysis/throttling.py); a policed
-    target's pools its first transfer too."""
+    tally). The rates are over the complete pairs (analysis/throttling.py)."""
     sni = v.tls_handshakes[0].server_name if v.tls_handshakes else ""
     if not v.throughput or v.throughput[0].bytes == 0:
         return None, None, None, None, None, None
@@ -419,7 +418,7 @@ def _throttle(
     if first.rate_kbps >= SLOW_KBPS:
         return first.rate_kbps, None, None, None, None, None
     pairs = pairs_of(v.throughput, sni)
-    a = assess(pairs, alone=first)
+    a = assess(pairs)
     tally = f"{a.slow} of {a.pairs} pairs slow, {a.fast} fast" if pairs else None
     if a.target_kbps is None or a.state in ("more", "unconfirmed"):
         return first.rate_kbps, a.control_kbps, "unconfirmed", pattern(first.samples), None, tally

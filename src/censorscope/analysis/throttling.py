@@ -63,11 +63,7 @@ def pairs_of(transfers: list[Throughput], sni: str) -> list[tuple[Throughput, Th
     return out
 
 
-def assess(
-    pairs: list[tuple[Throughput, Throughput]], alone: Throughput | None = None
-) -> Assessment:
-    """`alone`: the target's transfer before the pairs; it is not a pair, but its bytes
-    count in the target's pooled rate (one more span to dilute a late clump in)."""
+def assess(pairs: list[tuple[Throughput, Throughput]]) -> Assessment:
     made = len(pairs)
     done = [(t, c) for t, c in pairs if _complete(t) and _complete(c)]
     ratios = [t.rate_kbps / c.rate_kbps if c.rate_kbps > 0 else 1.0 for t, c in done]
@@ -89,18 +85,18 @@ def assess(
         slow=slow,
         fast=fast,
         confidence=round(1 - 0.5**n, 3) if state == "sni" else None,
-        target_kbps=_target_kbps([t for t, _ in done], alone),
+        target_kbps=_target_kbps([t for t, _ in done]),
         control_kbps=statistics.median(c.rate_kbps for _, c in done) if done else None,
     )
 
 
-def _target_kbps(transfers: list[Throughput], alone: Throughput | None) -> float | None:
+def _target_kbps(transfers: list[Throughput]) -> float | None:
     """A policed target's transfers pooled into one rate (analysis.rate.pooled_kbps), else
-    the median of the pairs' rates."""
+    the median of their rates. The first transfer (smaller, before the pairs) is left
+    out: pooling it too put more loaded-run rates outside 15% (18 of 95, not 14)."""
     if not transfers:
         return None
-    extra = [alone.samples] if alone is not None and _complete(alone) else []
-    pooled = pooled_kbps([t.samples for t in transfers] + extra)
+    pooled = pooled_kbps([t.samples for t in transfers])
     return pooled if pooled is not None else statistics.median(t.rate_kbps for t in transfers)
 
 
