@@ -176,7 +176,7 @@ def _judge_chunk(items: list[documents.Item], tool: str, run_id: str, lines: boo
     out = _Chunk()
     rows: list[tuple[Any, ...]] = []
     verdicts: list[tuple[Any, ...]] = []
-    for item in _split(items):
+    for item in documents.expand(items):
         if isinstance(item, documents.Problem):
             out.problems.append(item)
             continue
@@ -222,14 +222,6 @@ def _items(paths: list[str], counts: Counter[str]) -> Iterator[documents.Item]:
             continue
         counts["files"] += 1
         yield from documents.batched(f)
-
-
-def _split(items: list[documents.Item]) -> Iterator[documents.Document | documents.Problem]:
-    for item in items:
-        if isinstance(item, documents.Lines):
-            yield from item.documents()
-        else:
-            yield item
 
 
 def _chunks(items: Iterator[documents.Item], size: int) -> Iterator[list[documents.Item]]:

@@ -81,12 +81,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
             store.close()
     for at, verdicts in results:
         if judged:
-            pv = platforms.judge(judged, verdicts)
-            if args.json:
-                platforms.write_json(pv, sys.stdout)
-            else:
-                title = f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC, by platform"
-                output.console().print(platforms.table(pv, title))
+            platforms.show(judged, verdicts, f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC", args.json)
         elif args.json:
             output.write_json(verdicts, sys.stdout)
         else:

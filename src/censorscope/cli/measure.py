@@ -59,8 +59,8 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     if not args.inputs and not judged:
         raise InputError("measure", "command line", "nothing to measure",
                          "give URLs, lists, or --platform NAME")  # fmt: skip
-    targets = [t for arg in args.inputs for t in load_targets(arg)]
-    targets = list({t.url: t for t in targets + platforms.targets(judged)}.values())
+    listed = [t for arg in args.inputs for t in load_targets(arg)]
+    targets = list({t.url: t for t in listed + platforms.targets(judged)}.values())
     cfg = probe_config(args)
     vantage = Vantage(args.vantage, args.asn, args.cc.upper())
     control = HelperClient(args.control) if args.control else None
@@ -77,7 +77,9 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     try:
         for i in range(rounds):
             started = time.monotonic()
-            missed += _round(args, err, targets, cfg, vantage, control, store, (i, rounds), judged)
+            missed += _round(
+                args, err, targets, cfg, vantage, control, store, (i, rounds), judged, listed
+            )
             if args.watch and store is not None:
                 store.flush()
                 alert_changes(args.db, args.watch, str(REGISTRY), err)  # never fatal
@@ -114,9 +116,11 @@ def _round(
     store: Store | None,
     round_of: tuple[int, int],
     judged: list[Platform],
+    listed: list[Target],
 ) -> int:
     """One round (`round_of`: its number from 0, and how many); returns how many targets
-    went without the control asked for."""
+    went without the control asked for. `listed`: the targets given as URLs or lists,
+    shown one by one (a platform's endpoints are shown through its verdict)."""
     i, rounds = round_of
     controls: dict[str, Measurement | None] = {}
     unreachable = False
@@ -162,21 +166,14 @@ def _round(
     verdicts = [v for _, v in run(go())]
     if store is not None:
         store.flush()
-    shown = verdicts
-    if judged:  # a platform's endpoints are shown through its verdict
-        given = {t.url for arg in args.inputs for t in load_targets(arg)}
-        shown = [v for v in verdicts if v.target in given]
+    given = {t.url for t in listed}
+    shown = [v for v in verdicts if v.target in given]
     if args.json:
         output.write_json(shown, sys.stdout)
     elif shown:
         output.console().print(output.table(shown, f"measured from {vantage.name}"))
     if judged:
-        pv = platforms.judge(judged, verdicts)
-        if args.json:
-            platforms.write_json(pv, sys.stdout)
-        else:
-            title = f"measured from {vantage.name}, by platform"
-            output.console().print(platforms.table(pv, title))
+        platforms.show(judged, verdicts, f"measured from {vantage.name}", args.json)
     missed = 0
     if control is not None:
         missed = sum(1 for t in targets if asked(t) and controls.get(t.url) is None)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from rich.table import Table
 
 from censorscope.analysis.platforms import platform_verdict
+from censorscope.cli import output
 from censorscope.inputs import platforms as definitions
 from censorscope.records import Platform, PlatformVerdict, Target, Verdict
 
@@ -61,6 +63,17 @@ def judge(platforms: Sequence[Platform], verdicts: Sequence[Verdict]) -> list[Pl
             first = ok[0]
             out.append(platform_verdict(p, ok, vantage, first.asn, first.country, first.time))
     return out
+
+
+def show(
+    platforms: Sequence[Platform], verdicts: Sequence[Verdict], title: str, as_json: bool
+) -> None:
+    """The platforms judged from a round's endpoint verdicts, as JSON lines or a table."""
+    judged = judge(platforms, verdicts)
+    if as_json:
+        write_json(judged, sys.stdout)
+    else:
+        output.console().print(table(judged, f"{title}, by platform"))
 
 
 def table(verdicts: Sequence[PlatformVerdict], title: str) -> Table:

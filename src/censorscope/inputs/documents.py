@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -69,11 +69,7 @@ def files(paths: list[str]) -> Iterator[Path | Problem]:
 def documents(path: Path) -> Iterator[Document | Problem]:
     """Every JSON document of one file, or the problem met at its place. Lines are
     yielded undecoded (`Document.decoded()`), so that another process can decode them."""
-    for item in batched(path):
-        if isinstance(item, Lines):
-            yield from item.documents()
-        else:
-            yield item
+    return expand(batched(path))
 
 
 def batched(path: Path) -> Iterator[Lines | Document | Problem]:
@@ -152,11 +148,7 @@ def salvage_gzip(path: Path, into: Path) -> int | None:
 
 def _split(name: str, blocks: Iterator[bytes]) -> Iterator[Document | Problem]:
     """Lines of the blocks as Documents (FILE:LINE), a line over MAX_LINE as a Problem."""
-    for item in batches(name, blocks):
-        if isinstance(item, Lines):
-            yield from item.documents()
-        else:
-            yield item
+    return expand(batches(name, blocks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +173,15 @@ class Lines:
 
 
 Item = Lines | Document | Problem  # what a file is read into
+
+
+def expand(items: Iterable[Item]) -> Iterator[Document | Problem]:
+    """Items with each batch of lines split into its documents."""
+    for item in items:
+        if isinstance(item, Lines):
+            yield from item.documents()
+        else:
+            yield item
 
 
 def batches(name: str, blocks: Iterator[bytes]) -> Iterator[Lines | Document | Problem]:
