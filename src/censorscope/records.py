@@ -467,7 +467,8 @@ class Platform:
 class PlatformVerdict:
     """What a platform's endpoint verdicts mean together, from one vantage at one time,
     with the id of the platform rule that decided it. `roles`: role -> "verdict" or
-    "verdict:method"; `endpoints`: each endpoint's own verdict (the evidence)."""
+    "verdict:method", decided by the role rules `role_rules` names; `endpoints`: each
+    endpoint's own verdict (the evidence)."""
 
     platform: str
     vantage: str
@@ -478,6 +479,7 @@ class PlatformVerdict:
     roles: dict[str, str]
     endpoints: tuple[Verdict, ...]
     rule: str
+    role_rules: dict[str, str] = field(default_factory=dict)  # role -> the role rule's id
     why: str = ""
     rate_kbps: float | None = None
 
@@ -493,5 +495,6 @@ class PlatformVerdict:
             "rate_kbps": None if self.rate_kbps is None else round(self.rate_kbps, 1),
             "endpoints": [v.to_dict() for v in self.endpoints],
             "rule": self.rule,
+            "role_rules": self.role_rules,
             "why": self.why,
         }

@@ -2,7 +2,8 @@
 
 Two tables of rules as data, like the URL verdict table: ROLE_RULES sums up the
 endpoints of one role (website, api, media, auth, app, shortener), PLATFORM_RULES the
-roles. Both ids go into the output: the platform's `rule`, and each role's in `why`.
+roles. Both ids go into the output: the platform's `rule`, and each role's in
+`role_rules`.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def platform_verdict(
         roles=roles,
         endpoints=tuple(endpoints),
         rule=rule.id,
-        why=describe(roles, rate, role_rules),
+        role_rules={role: r.id for role, r in role_rules.items()},
+        why=describe(roles, rate),
         rate_kbps=rate,
     )
 
@@ -172,9 +174,7 @@ _METHOD_SAID = {
 }
 
 
-def describe(
-    roles: dict[str, str], rate: float | None, rules: dict[str, PlatformRule] | None = None
-) -> str:
+def describe(roles: dict[str, str], rate: float | None) -> str:
     """ "website, api blocked by TLS; media throttled at 130 kbit/s; app reachable"."""
     groups: dict[str, list[str]] = {}
     for role, state in roles.items():
@@ -188,7 +188,4 @@ def describe(
         if verdict == "throttled" and rate:
             text += f" at {rate:.0f} kbit/s"
         parts.append(text)
-    out = "; ".join(parts)
-    if rules:
-        out += " [" + ", ".join(f"{r}: {rules[r].id}" for r in roles) + "]"
-    return out
+    return "; ".join(parts)

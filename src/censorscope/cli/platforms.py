@@ -85,7 +85,7 @@ def table(verdicts: Sequence[PlatformVerdict], title: str) -> Table:
             v.platform,
             v.vantage,
             f"[{_STYLE.get(v.verdict, '')}]{v.verdict}[/]",
-            v.why.split(" [", 1)[0],
+            v.why,
             v.rule,
         )
     return t
