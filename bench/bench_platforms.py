@@ -2,10 +2,11 @@
 
 A scenario of 5 ISPs, each restricting some platforms differently (TLS resets, DNS,
 a throttled shortener: its three pairs of 2-second transfers set the time); the path of
-`lab run --platform` with all ten platforms (every https endpoint from every ISP, plus
-the control, then the role and platform tables). Baseline in the same run: httpx
-fetching the same endpoints through the same ISPs' proxies (bench_lab.baseline), which
-judges nothing. All traffic stays on 127/8.
+`lab run --platform` with all ten platforms (every endpoint from every ISP, an app's
+servers by address included, plus the control, then the role and platform tables, by
+cli.platforms.judge). Baseline in the same run: httpx fetching the https endpoints
+through the same ISPs' proxies (bench_lab.baseline), which judges nothing. All traffic
+stays on 127/8.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 
 from bench_lab import baseline
 
-from censorscope.analysis.platforms import platform_verdict
+from censorscope.cli.platforms import judge
+from censorscope.cli.platforms import targets as judged_targets
 from censorscope.inputs.platforms import shipped
 from censorscope.inputs.scenario import load_scenario
 from censorscope.lab.runtime import LabProcess, run_event_loop
 from censorscope.probe.rounds import LabProbeOptions, run_round
-from censorscope.records import Target
 from censorscope.timeparse import parse_time
 
 AT = parse_time("2022-03-14T12:00Z")
@@ -54,11 +55,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.parse_args()
     platforms = list(shipped().values())[:10]
-    plats = []
-    for p in platforms:
-        ends = tuple(e for e in p.endpoints if not e.url.startswith("tcp://"))
-        plats.append((p, ends))
-    urls = list(dict.fromkeys(e.url for _, ends in plats for e in ends))
+    targets = judged_targets(platforms)
+    urls = [t.url for t in targets if t.scheme != "tcp"]  # what httpx can fetch
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "platforms.toml"
@@ -72,17 +70,9 @@ def main() -> None:
                 t0 = time.perf_counter()
                 verdicts = await run_round(
                     lab, scenario, AT, LabProbeOptions(timeout=2.0, concurrency=64),
-                    targets=[Target(u) for u in urls],
+                    targets=targets,
                 )  # fmt: skip
-                found = {(v.target, v.vantage): v for v in verdicts}
-                judged = []
-                for p, ends in plats:
-                    for isp in ISPS:
-                        got = [found[(e.url, isp)] for e in ends]
-                        first = got[0]
-                        cut = type(p)(p.name, p.title, ends, p.source)
-                        judged.append(platform_verdict(cut, got, isp, first.asn, "RU", AT))
-                results["ours"] = (time.perf_counter() - t0, judged)
+                results["ours"] = (time.perf_counter() - t0, judge(platforms, verdicts))
                 results["httpx"] = await baseline(lab, urls)
 
             run_event_loop(run_all())
@@ -93,11 +83,12 @@ def main() -> None:
     counts: dict[str, int] = {}
     for v in judged:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1
-    print(f"platforms={len(plats)} isps={len(ISPS)} endpoints={len(urls)} "
-          f"endpoint measurements={len(urls) * len(ISPS)}")  # fmt: skip
+    print(f"platforms={len(platforms)} isps={len(ISPS)} endpoints={len(targets)} "
+          f"endpoint measurements={len(targets) * len(ISPS)}")  # fmt: skip
     print(f"censorscope: {t_ours:.2f} s for {len(judged)} platform verdicts (target < 10 s)"
           f" {dict(sorted(counts.items()))}")  # fmt: skip
-    print(f"httpx (fetch only, no control, no verdict): {t_httpx:.2f} s, {fetched} fetched")
+    print(f"httpx (the {len(urls)} https endpoints, fetch only, no control, no verdict): "
+          f"{t_httpx:.2f} s, {fetched} fetched")  # fmt: skip
     print(f"ratio censorscope/httpx (time): {t_ours / t_httpx:.2f}x")
     for v in judged:
         if v.platform in ("instagram", "twitter") and v.vantage in ("Rostelecom", "MTS"):
