@@ -215,9 +215,6 @@ class Middlebox:
         except (OSError, TimeoutError):
             return _reply(writer, 4)
         _reply(writer, 0)
-        upstream = tuple(up_w.get_extra_info("sockname") or ("", 0))[:2]
-        if self.flows is not None:
-            self.flows.register(upstream, self.clock)
         peer = writer.get_extra_info("peername")[:2]
         key = (peer[0], peer[1], ip, port)
         state = FlowState(FlowInspector(self.dpi), rule=self._remembered(key))
@@ -226,6 +223,9 @@ class Middlebox:
         elif ip_rule is not None and ip_rule.action in _FLOW_ACTIONS:
             state.rule = ip_rule
         self.live[peer] = state
+        upstream = tuple(up_w.get_extra_info("sockname") or ("", 0))[:2]
+        if self.flows is not None:  # forgotten in the finally below, whatever happens
+            self.flows.register(upstream, self.clock)
         try:
             await self._inspect_and_relay(
                 reader, writer, up_r, up_w, state, self._packets(peer, consumed)
