@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 DEMO_TIMES = --at 2021-03-10T12:00Z --at 2021-03-12T12:00Z --at 2022-03-13T12:00Z --at 2022-03-14T12:00Z
+DEMO_PLATFORMS = instagram,facebook,twitter,youtube,tiktok
 
 $(BIN)/censorscope: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +15,7 @@ $(BIN)/censorscope: pyproject.toml
 install: $(BIN)/censorscope
 
 demo: install
-	$(BIN)/censorscope lab run scenarios/russia-2022.toml $(DEMO_TIMES) --db demo.duckdb
+	$(BIN)/censorscope lab run scenarios/russia-2022.toml $(DEMO_TIMES) --db demo.duckdb --sites --platform $(DEMO_PLATFORMS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

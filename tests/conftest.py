@@ -6,6 +6,8 @@ import contextlib
 import copy
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,33 @@ def vantage_args(lab: LabProcess, name: str) -> list[str]:
         "--not-bogon",
         "127.0.0.0/8",
     ]
+
+
+HELPER_TOKEN = "test-token-not-secret"
+
+
+@contextlib.contextmanager
+def helper_process(*args: str) -> Iterator[str]:
+    """`helper serve` as its own process with HELPER_TOKEN: yields its URL with the pin
+    (https://127.0.0.1:PORT/#sha256=...). `args`: more options (a lab's vantage, limits)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "censorscope.cli", "helper", "serve", "--listen", "127.0.0.1:0",
+         "--token", HELPER_TOKEN, *args],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "helper: API on https://127.0.0.1:PORT/#sha256=..."
+        assert line.startswith("helper: API on https://"), line
+        yield line.split()[3]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def helper_args(lab: LabProcess, name: str = "control") -> list[str]:
+    """The helper's options that measure through one vantage of a running lab (its sites
+    live on 127.0.0.0/8, which the helper refuses unless allowed)."""
+    args = vantage_args(lab, name)
+    i = args.index("--not-bogon")
+    return [*args[:i], "--allow-private", *args[i + 1 :]]

@@ -25,12 +25,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "censorscope"
 VOCABULARY = {"records", "scenario", "errors", "timeparse", ""}
 CORE = {"wire", "rules", "analysis"}
 INPUTS = {"inputs"}
-EDGES = {"probe", "lab", "store", "helper", "net"}
+EDGES = {"probe", "lab", "store", "helper", "net", "dashboard"}
 CLI = {"cli", "__main__"}
 # edges that another edge may use, and why
 EDGE_USES = {
     "helper": {"probe", "net"},  # the helper measures with the probe, serves with net/
     "lab": {"net"},  # the lab's sites serve with the shared server routine
+    "dashboard": {"store"},  # the dashboard reads the store
 }
 # what the core must not touch: sockets, event loops, processes, files, DuckDB, the CLI
 CORE_FORBIDDEN = {

@@ -464,6 +464,54 @@ class Platform:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformChange:
+    """A platform's change seen from vantages of one country at about the same time
+    (analysis/platform_timeline.py): `vantages` saw it, of the `of` measured there;
+    `first_after` is the earliest; `roles`, `why` and `rule` are the platform verdict the
+    earliest vantage gave after it."""
+
+    platform: str
+    country: str
+    kind: str  # onset | end | method-change | outage | recovery | change
+    before: str
+    after: str
+    last_before: datetime
+    first_after: datetime
+    vantages: tuple[str, ...]
+    of: int
+    roles: dict[str, str] = field(default_factory=dict)
+    why: str = ""
+    rule: str = ""
+
+    def sentence(self) -> str:
+        """ "instagram blocked on 4/4 ISPs in RU from 2022-03-13 21:00 UTC: website,
+        api, media blocked by TLS"."""
+        state = self.after.partition(":")[0]
+        head = {"end": f"no longer {self.before.partition(':')[0]}"}.get(self.kind, state)
+        text = (
+            f"{self.platform} {head} on {len(self.vantages)}/{self.of} ISPs in "
+            f"{self.country} from {self.first_after:%Y-%m-%d %H:%M} UTC"
+        )
+        return text + (f": {self.why}" if self.why else "")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "platform": self.platform,
+            "country": self.country,
+            "kind": self.kind,
+            "from": self.before,
+            "to": self.after,
+            "last_before": self.last_before.isoformat(),
+            "first_after": self.first_after.isoformat(),
+            "vantages": list(self.vantages),
+            "of": self.of,
+            "roles": self.roles,
+            "rule": self.rule,
+            "summary": self.sentence(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class PlatformVerdict:
     """What a platform's endpoint verdicts mean together, from one vantage at one time,
     with the id of the platform rule that decided it. `roles`: role -> "verdict" or
@@ -482,6 +530,10 @@ class PlatformVerdict:
     role_rules: dict[str, str] = field(default_factory=dict)  # role -> the role rule's id
     why: str = ""
     rate_kbps: float | None = None
+    # other pages measured on the platform's names (a channel, an account): their own
+    # verdicts, beside the platform's and never part of it (YouTube works; RT's channel
+    # on it is refused by YouTube in the EU)
+    content: tuple[Verdict, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -497,4 +549,5 @@ class PlatformVerdict:
             "rule": self.rule,
             "role_rules": self.role_rules,
             "why": self.why,
+            "content": [v.to_dict() for v in self.content],
         }

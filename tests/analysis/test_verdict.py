@@ -136,6 +136,21 @@ def test_geo_restriction_holds_when_the_control_failed_and_not_when_it_got_the_s
     assert decide(m(**OK, status=403), m(**OK, status=403)).verdict == "accessible"
 
 
+def test_the_services_region_page_is_geo_even_when_the_control_got_it_too() -> None:
+    """A control in the same region (the EU's withheld channels, a German control) is
+    refused as well: the page still says this vantage's region is refused."""
+
+    def refused(status: int = 451) -> Measurement:
+        meas = m(**OK, status=status)
+        page = "Error 1009: the owner banned the country or region your IP address is in"
+        meas.requests[-1] = HttpRequest("https://site.test/", status_code=status, body=page)
+        return meas
+
+    v = decide(refused(), refused())
+    assert (v.verdict, v.rule) == ("geo-restricted", "geo.page")
+    assert decide(m(**OK), m(**OK)).rule == "ok"  # an ordinary page both got stays so
+
+
 def test_one_flaky_address_of_four_is_not_blocking_but_two_resets_are() -> None:
     addrs = ["1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4"]
     one_bad, two_bad, control = m(answers=addrs), m(answers=addrs), m(answers=addrs)

@@ -115,7 +115,7 @@ def test_dead_resolver_and_unreachable_control_are_inconclusive(
                     "--resolver",
                     resolver,
                     "--control",
-                    f"http://127.0.0.1:{free_port()}",
+                    f"https://127.0.0.1:{free_port()}/#sha256={'0' * 64}",
                     *_measure_args(actions_lab, "Alpha"),
                 ]
             )
@@ -141,7 +141,7 @@ def test_unreachable_control_keeps_the_other_results(
             "--resolver",
             f"{r[0]}:{r[1]}",
             "--control",
-            f"http://127.0.0.1:{free_port()}",
+            f"https://127.0.0.1:{free_port()}/#sha256={'0' * 64}",
             *_measure_args(actions_lab, "Alpha"),
             "--allow-no-control",
         ]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +11,7 @@ import pytest
 
 from censorscope.cli import main
 from censorscope.lab.runtime import LabProcess
-from tests.conftest import vantage_args
+from tests.conftest import HELPER_TOKEN, helper_args, helper_process, vantage_args
 
 SCENARIO = """
 [scenario]
@@ -122,20 +120,11 @@ def open_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
 def test_measure_a_platform_with_a_helper(
     open_lab: LabProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "censorscope.cli", "helper", "serve", "--listen",
-         "127.0.0.1:0", *vantage_args(open_lab, "control")],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        helper = proc.stdout.readline().split()[3]
+    with helper_process(*helper_args(open_lab)) as helper:
         code = main(["measure", "--platform", "instagram,telegram", "--control", helper,
-                     *vantage_args(open_lab, "Alpha"), "--json", "--no-store",
-                     "--vantage", "Alpha", "--asn", "64500", "--cc", "RU"])  # fmt: skip
-    finally:
-        proc.terminate()
-        proc.wait(10)
+                     "--control-token", HELPER_TOKEN, *vantage_args(open_lab, "Alpha"),
+                     "--json", "--no-store", "--vantage", "Alpha", "--asn", "64500",
+                     "--cc", "RU"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err  # no control was asked for the app's servers: none missed
     lines = [json.loads(x) for x in out.splitlines()]
@@ -159,7 +148,8 @@ def test_measure_needs_something_to_measure(capsys: pytest.CaptureFixture[str]) 
 def test_the_russia_scenario_by_platform(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["lab", "run", "russia-2022", "--no-store", "--json",
                  "--at", "2022-03-13T12:00Z", "--at", "2022-03-14T12:00Z",
-                 "--at", "2021-03-10T12:00Z", "--platform", "instagram,twitter"])  # fmt: skip
+                 "--at", "2021-03-10T12:00Z",
+                 "--platform", "instagram,twitter,youtube"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err
     got = {
@@ -176,3 +166,44 @@ def test_the_russia_scenario_by_platform(capsys: pytest.CaptureFixture[str]) -> 
             130, rel=0.15
         )
         assert {twitter["roles"][r] for r in ("api", "media", "shortener")} == {"throttled"}
+    # from the EU: YouTube works, and YouTube itself withholds RT's and Sputnik's channels
+    for day, withheld in (("2022-03-14", "geo-restricted"), ("2021-03-10", "accessible")):
+        youtube = got[("youtube", day, "Vodafone DE")]
+        assert youtube["verdict"] == "accessible"
+        pages = {c["target"]: c["verdict"] for c in youtube["content"]}
+        assert pages == {"https://www.youtube.com/user/RussiaToday": withheld,
+                         "https://www.youtube.com/c/SputnikNews": withheld}  # fmt: skip
+        assert got[("instagram", day, "Vodafone DE")]["verdict"] == "accessible"
+    for isp in isps:  # the same channels from Russia
+        content = got[("youtube", "2022-03-14", isp)]["content"]
+        assert {c["verdict"] for c in content} == {"accessible"}
+
+
+def test_a_platforms_onset_timeline_and_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, sink = tmp_path / "p.duckdb", tmp_path / "alerts.jsonl"
+    code = main(["lab", "campaign", "russia-2022", "--db", str(db), "--platform", "instagram",
+                 "--from", "2022-03-13T16:00Z", "--to", "2022-03-14T02:00Z",
+                 "--isp", "MTS", "--isp", "Beeline"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["timeline", "--db", str(db), "--platform", "instagram", "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    [event] = [x for x in lines if x["level"] == "platform"]
+    assert event["summary"] == (
+        "instagram blocked on 2/2 ISPs in RU from 2022-03-13 21:00 UTC: "
+        "website, api, media blocked by TLS"
+    )
+    assert event["rule"] == "platform.blocked" and event["roles"]["media"] == "blocked:tls"
+    assert {x["where"] for x in lines if x["level"] == "platform-vantage"} == {"MTS", "Beeline"}
+    # watch: the platform's event is alerted once
+    watch = ["watch", "--db", str(db), "--platform", "instagram", "--notify", str(sink)]
+    assert main(watch) == 0 and main(watch) == 0
+    sent = [json.loads(x) for x in sink.read_text().splitlines()]
+    platform = [a for a in sent if a["level"] == "platform"]
+    assert [a["summary"] for a in platform] == [event["summary"]]
+    # without --platform the URL timeline is as before
+    assert main(["timeline", "--db", str(db), "--json"]) == 0
+    assert all(json.loads(x)["level"] in ("country", "vantage")
+               for x in capsys.readouterr().out.splitlines())  # fmt: skip

@@ -85,3 +85,47 @@ def test_report_plots_render_in_chromium(tmp_path: Path) -> None:
         check=False,
     )
     assert shot.stat().st_size > 20000
+
+
+def test_the_first_screen_is_by_platform(tmp_path: Path) -> None:
+    from censorscope.inputs.platforms import shipped
+
+    instagram = shipped()["instagram"]
+    store = Store(tmp_path / "p.duckdb")
+    for h in range(24):
+        at = T0 + timedelta(hours=36 + h)
+        blocked = at >= datetime(2022, 3, 13, 21, tzinfo=UTC)
+        for isp in ("MTS", "Beeline"):
+            for e in instagram.endpoints:
+                v = Verdict(e.url, isp, 1, "RU", at, "blocked" if blocked else "accessible",
+                            "tls" if blocked else None)  # fmt: skip
+                store.add(Measurement(e.url, isp, 1, "RU", at), v)
+    store.flush()
+    with store:
+        page = write_report(store, tmp_path / "report", load_events(), (), [instagram])
+    html = page.read_text()
+    first = html.index("<h2>Instagram</h2>")
+    assert first < html.index("Onsets against announcements")
+    assert ("instagram blocked on 2/2 ISPs in RU from 2022-03-13 21:00 UTC: "
+            "website, api, media blocked by TLS") in html  # fmt: skip
+    assert html.count("platform.blocked") >= 3  # the event and each vantage's latest round
+    assert (tmp_path / "report" / "platform-00.png").stat().st_size > 5000
+
+
+def test_a_state_is_drawn_only_over_the_time_it_was_observed() -> None:
+    from censorscope.analysis.timeline import drawn_for as observed
+
+    day = timedelta(days=1)
+    demo = [datetime(2021, 3, 10), datetime(2021, 3, 12), datetime(2022, 3, 13),
+            datetime(2022, 3, 14)]  # fmt: skip
+    span = demo[-1] - demo[0]
+    widths = observed(demo, span)
+    # the step is a day: 2021-03-12 is drawn for a day, not until 2022
+    assert widths[:3] == [day, day, day]
+    assert widths[3] == day
+    hourly = [datetime(2022, 3, 1) + h * timedelta(hours=1) for h in range(48) if h != 20]
+    w = observed(hourly, hourly[-1] - hourly[0])
+    assert set(w) == {timedelta(hours=1)}  # the missing hour stays a gap
+    # a measurement alone in a long span is still visible
+    assert observed([demo[0]], span) == [span / 400]
+    assert observed([demo[0]], timedelta(days=1)) == [timedelta(hours=1)]

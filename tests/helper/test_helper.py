@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -11,31 +9,13 @@ import pytest
 from censorscope.cli import main
 from censorscope.lab.runtime import LabProcess
 from tests.cli.test_cli import json_lines
-from tests.conftest import vantage_args
+from tests.conftest import HELPER_TOKEN, helper_args, helper_process, vantage_args
 
 
 @pytest.fixture(scope="module")
 def helper(actions_lab: LabProcess) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "censorscope.cli",
-            "helper",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            *vantage_args(actions_lab, "control"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # "helper: API on http://127.0.0.1:PORT/ ..."
-    url = line.split()[3]
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with helper_process(*helper_args(actions_lab)) as url:
+        yield url
 
 
 def test_measure_with_a_helper(
@@ -54,6 +34,8 @@ def test_measure_with_a_helper(
             *urls,
             "--control",
             helper,
+            "--control-token",
+            HELPER_TOKEN,
             *vantage_args(actions_lab, "Alpha"),
             "--json",
             "--no-store",

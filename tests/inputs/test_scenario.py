@@ -84,6 +84,17 @@ def write(tmp_path: Path, text: str) -> Path:
             "allowed: countries, path, since, source",
         ),
         (HEAD + '[[site]]\nname = "b.test"\ngeo_paths = 3\n', "site[1].geo_paths", "array"),
+        (HEAD + RULE + 'countries = ["RU"]\n', "rule[0].countries", 'isps = ["*"] only'),
+        (
+            HEAD + RULE.replace('["A"]', '["*"]') + 'countries = ["ru"]\n',
+            "rule[0].countries[0]",
+            "two capital letters",
+        ),
+        (
+            HEAD + RULE.replace('["A"]', '["*"]') + 'countries = ["DE"]\n',
+            "rule[0].countries",
+            "no ISP defined so far",
+        ),
     ],
 )
 def test_bad_scenario_names_file_key_and_fix(
@@ -111,6 +122,13 @@ def test_times_are_utc_and_star_means_every_isp(tmp_path: Path) -> None:
     rule = s.rules[0]
     assert rule.isps == ("A",)
     assert rule.effective is not None and rule.effective.isoformat() == "2022-03-13T21:00:00+00:00"
+
+
+def test_star_narrowed_to_countries(tmp_path: Path) -> None:
+    head = HEAD + '[[isp]]\nname = "B"\ncountry = "DE"\n[[isp]]\nname = "C"\ncountry = "RU"\n'
+    star = RULE.replace('["A"]', '["*"]')
+    s = load_scenario(write(tmp_path, head + star + 'countries = ["RU"]\n' + star))
+    assert [r.isps for r in s.rules] == [("A", "C"), ("A", "B", "C")]
 
 
 def test_two_sites_cannot_share_a_pinned_address(tmp_path: Path) -> None:

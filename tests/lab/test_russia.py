@@ -15,9 +15,12 @@ ISPS = ("Rostelecom", "MTS", "Beeline", "MegaFon")
 OPTS = LabProbeOptions(timeout=1.5)
 
 
-async def _round(lab: LabProcess, at: str) -> dict[tuple[str, str], Verdict]:
+async def _round(
+    lab: LabProcess, at: str, isps: tuple[str, ...] = ()
+) -> dict[tuple[str, str], Verdict]:
     scenario = load_scenario(SCENARIOS / "russia-2022.toml")
-    return {(v.target, v.vantage): v for v in await run_round(lab, scenario, parse_time(at), OPTS)}
+    got = await run_round(lab, scenario, parse_time(at), OPTS, isps=isps)
+    return {(v.target, v.vantage): v for v in got}
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +85,41 @@ def test_bbc_blocked_differently_per_isp(rounds: dict) -> None:
 
 
 async def test_twitter_2022_method_change(russia_lab: LabProcess) -> None:
-    throttled = await _round(russia_lab, "2022-03-01T12:00Z")
-    reset = await _round(russia_lab, "2022-03-04T09:00Z")
+    throttled = await _round(russia_lab, "2022-03-01T12:00Z", ISPS)
+    reset = await _round(russia_lab, "2022-03-04T09:00Z", ISPS)
     for isp in ISPS:
         assert throttled[("https://twitter.com/", isp)].verdict == "throttled"
         assert reset[("https://twitter.com/", isp)].method == "tls"
+
+
+CHANNELS = (
+    "https://www.youtube.com/user/RussiaToday",
+    "https://www.youtube.com/c/SputnikNews",
+    "https://www.tiktok.com/@rt_com",
+    "https://www.tiktok.com/@sputniknews",
+)
+
+
+def test_state_media_withheld_by_the_services_in_the_eu(rounds: dict) -> None:
+    eu = "Vodafone DE"
+    for at in ("2022-03-13T12:00Z", "2022-03-14T12:00Z"):
+        r = rounds[at]
+        for url in CHANNELS:
+            v = r[(url, eu)]
+            assert (v.verdict, v.rule) in {("geo-restricted", "geo.page"),
+                                           ("geo-restricted", "geo.service")}, (url, v)  # fmt: skip
+            for isp in ISPS:  # the same content from Russia
+                assert r[(url, isp)].verdict == "accessible", (url, isp, r[(url, isp)])
+        for home in ("https://www.youtube.com/", "https://www.tiktok.com/"):
+            assert r[(home, eu)].verdict == "accessible"
+        # Russia's rules are Russia's: Instagram and Facebook work from Germany
+        assert r[("https://www.instagram.com/", eu)].verdict == "accessible"
+        assert r[("https://www.facebook.com/", eu)].verdict == "accessible"
+    before = rounds["2021-03-10T12:00Z"]
+    assert all(before[(url, eu)].verdict == "accessible" for url in CHANNELS)
+    assert before[("https://reddit.com/", eu)].verdict == "accessible"  # no t.co rule here
+    assert not any(v.verdict == "blocked" for r in rounds.values() for (_, i), v in r.items()
+                   if i == eu)  # fmt: skip
 
 
 def test_2021_scenario_loads_on_its_own() -> None:

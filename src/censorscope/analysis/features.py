@@ -146,7 +146,14 @@ def observe(
     c_last = c.requests[-1] if c is not None and c.requests else None
     f["page_match"] = page_match(last, c_last) if last and c_last else None
     f["blockpage"] = _blockpage(v, c, f["page_match"], looked_up)
-    kind = page_kind(last) if last and last.status_code and f["page_match"] is not True else None
+    kind = None
+    if last and last.status_code and (f["page_match"] is not True or last.status_code >= 400):
+        kind = page_kind(last)
+        # the control's page too: only a service's refusal of a region still says something
+        # about this vantage (a control in the same region is refused as well). Looked for
+        # in error answers only: every matched page would cost the import ~4%
+        if f["page_match"] is True and kind and kind[0] != "geo":
+            kind = None
     f["page_kind"], f["page"] = kind if kind else (None, None)
 
     if c is None or (not c.resolver_alive and not _final_ok(c)):

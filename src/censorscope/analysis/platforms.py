@@ -124,9 +124,12 @@ def platform_verdict(
     asn: int,
     country: str,
     time: datetime,
+    content: Sequence[Verdict] = (),
 ) -> PlatformVerdict:
     """`endpoints`: the URL verdict of each of the platform's endpoints, in the order of
-    `platform.endpoints` (one each)."""
+    `platform.endpoints` (one each). `content`: verdicts of other pages on its names,
+    carried beside the platform verdict, not part of it: a service withholding a channel
+    is not the platform restricted."""
     by_role: dict[str, list[Verdict]] = {}
     for e, v in zip(platform.endpoints, endpoints, strict=True):
         by_role.setdefault(e.role, []).append(v)
@@ -152,6 +155,7 @@ def platform_verdict(
         role_rules={role: r.id for role, r in role_rules.items()},
         why=describe(roles, rate),
         rate_kbps=rate,
+        content=tuple(content),
     )
 
 

@@ -16,6 +16,8 @@ measurements near the change, up to `window` on each side, that agree with the s
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,13 +45,17 @@ def label(verdict: str, method: str | None) -> str | None:
     return f"{verdict}:{method}" if verdict == "blocked" and method else verdict
 
 
+# a platform only partly restricted is restricted all the same (analysis/platforms.py)
+_RESTRICTING = {*BLOCKING, "partially-restricted"}
+
+
 def kind_of(before: str, after: str) -> str:
     b, a = before.split(":")[0], after.split(":")[0]
-    if b in BLOCKING and a in BLOCKING:
+    if b in _RESTRICTING and a in _RESTRICTING:
         return "method-change"
-    if a in BLOCKING:
+    if a in _RESTRICTING:
         return "onset"
-    if b in BLOCKING:
+    if b in _RESTRICTING:
         return "end"
     if a == "down":
         return "outage"
@@ -279,4 +285,31 @@ def explain(
         ]
         notes = tuple(RegistryNote(e.id, e.kind, e.time, e.source) for e in near)
         out.append(CountryChange(c, len(vantages), tuple(agreeing), notes))
+    return out
+
+
+# how each verdict is drawn, in the report's plots and the dashboard
+COLOURS = {
+    "accessible": "#4caf50",
+    "blocked": "#d32f2f",
+    "throttled": "#ff9800",
+    "down": "#9e9e9e",
+    "geo-restricted": "#8e24aa",
+    "inconclusive": "#cfd8dc",
+}
+
+
+def drawn_for(times: Sequence[datetime], span: timedelta) -> list[timedelta]:
+    """How long each of a vantage's measurements (sorted) is drawn: until the next one, but
+    no longer than the step between measurements (the shortest gap), so that time nobody
+    measured is a gap in the chart, not the last state stretched over it; at least 1/400
+    of the chart's span, to be seen at all."""
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+    step = min(gaps) if gaps else timedelta(hours=1)
+    least = span / 400
+    out = []
+    for t in times:
+        j = bisect.bisect_right(times, t)  # the next later measurement
+        after = [times[j] - t] if j < len(times) else []
+        out.append(max(min([step, *after]), least))
     return out

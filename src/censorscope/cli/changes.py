@@ -13,12 +13,12 @@ from pathlib import Path
 from rich.console import Console
 
 from censorscope.analysis.timeline import SILENT, explain, find_changes, series
-from censorscope.cli import output
+from censorscope.cli import output, platforms
 from censorscope.cli.alerts import Dispatched, dispatch, pending
 from censorscope.cli.options import Command, add_db, add_events, add_sinks, existing_store
 from censorscope.inputs.events import load_events
 from censorscope.inputs.traffic import read_series
-from censorscope.records import Change, Event
+from censorscope.records import Change, Event, Platform
 from censorscope.store import Store
 
 
@@ -34,15 +34,29 @@ def changes_in(
     return per_vantage, [c.to_dict() for c in explained]
 
 
+_BY_PLATFORM = "changes of whole platforms (instagram, twitter, ...) from their endpoints"
+
+
 def _configure_timeline(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="only this target URL")
     add_db(p)
     add_events(p)
     p.add_argument("--json", action="store_true", help="one JSON object per change")
+    platforms.add_options(p, _BY_PLATFORM)
 
 
 def _timeline(args: argparse.Namespace, err: Console) -> int:
     store = existing_store(args.db, "run lab run/campaign or measure first")
+    if args.platform:
+        judged = platforms.chosen(args)
+        with store:
+            summed, per_vantage_p, _ = platforms.history(store, judged)
+        if args.json:
+            for a in platforms.alerts(summed, per_vantage_p):
+                sys.stdout.write(json.dumps(a) + "\n")
+        else:
+            output.console().print(platforms.changes_table(summed, per_vantage_p))
+        return 0
     events = load_events(args.events)
     with store:
         per_vantage, explained = changes_in(store, events, args.target)
@@ -57,16 +71,24 @@ def _timeline(args: argparse.Namespace, err: Console) -> int:
 
 
 def alert_changes(
-    db: str, sinks: list[str], events_file: str, err: Console, now: datetime | None = None
+    db: str,
+    sinks: list[str],
+    events_file: str,
+    err: Console,
+    now: datetime | None = None,
+    judged: Sequence[Platform] = (),
 ) -> Dispatched:
     """One pass: the changes not alerted yet are queued for every sink, and what is due
-    is delivered (cli/alerts.py). A sink that fails is said on `err`, never raised."""
+    is delivered (cli/alerts.py). A sink that fails is said on `err`, never raised.
+    With `judged`, the changes of those platforms too."""
     store = existing_store(db)
     events = load_events(events_file)
     with store:
         per_vantage, explained = changes_in(store, events)
         changes = [{"level": "country", **d} for d in explained]
         changes += [{"level": "vantage", **c.to_dict()} for c in per_vantage]
+        if judged:
+            changes += platforms.alerts(*platforms.history(store, judged)[:2])
         fresh = pending(changes, store.sent_alerts())
         done = dispatch(store, fresh, sinks, sys.stdout, now or datetime.now(UTC))
     for line in done.failures:
@@ -78,10 +100,12 @@ def _configure_watch(p: argparse.ArgumentParser) -> None:
     add_db(p)
     add_sinks(p, "--notify", "- (stdout, default), a JSON-lines file, or a webhook URL; repeatable")
     add_events(p)
+    platforms.add_options(p, "alert on changes of these platforms too")
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:
-    done = alert_changes(args.db, args.notify or ["-"], args.events, err)
+    judged = platforms.chosen(args) if args.platform else []
+    done = alert_changes(args.db, args.notify or ["-"], args.events, err, judged=judged)
     err.print(f"{done.sent} alert(s) sent, {done.waiting} waiting for a retry")
     return 2 if done.failures else 0
 
@@ -91,6 +115,8 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="directory to write")
     add_events(p)
     p.add_argument("--traffic", help="traffic series (CSV or IODA JSON) to plot")
+    platforms.add_options(p, "platforms on the first screen (default: every known platform "
+                             "whose endpoints were all measured)")  # fmt: skip
 
 
 def _report(args: argparse.Namespace, err: Console) -> int:
@@ -99,7 +125,10 @@ def _report(args: argparse.Namespace, err: Console) -> int:
     store = existing_store(args.db)
     traffic = read_series(args.traffic) if args.traffic else []
     with store:
-        page = write_report(store, Path(args.out), load_events(args.events), traffic)
+        judged = (
+            platforms.chosen(args) if args.platform else platforms.measured(store, args.platforms)
+        )
+        page = write_report(store, Path(args.out), load_events(args.events), traffic, judged)
     err.print(f"report written to {page}")
     return 0
 

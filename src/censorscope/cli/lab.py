@@ -54,6 +54,11 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=positive_seconds, default=2.0, help="per step, seconds")
     p.add_argument("--concurrency", type=positive_int, default=64, help="targets at once per ISP")
     platforms.add_options(p)
+    p.add_argument(
+        "--sites",
+        action="store_true",
+        help="with --platform: the scenario's sites too, in a table of their own",
+    )
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
@@ -63,7 +68,14 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     opts = LabProbeOptions(timeout=args.timeout, concurrency=args.concurrency)
     # the lab serves an app's servers by address too (on its farm, never outside)
     judged: list[Platform] = platforms.chosen(args) if args.platform else []
-    targets = platforms.targets(judged) if judged else lab_targets(scenario)
+    sites = lab_targets(scenario)
+    targets = sites
+    if judged:
+        targets = platforms.targets(judged, sites)
+        if args.sites:
+            have = {t.url for t in targets}
+            targets += [t for t in sites if t.url not in have]
+    listed = {t.url for t in sites} if not judged or args.sites else set()
     store = open_store(args)
     if store is not None:
         store.origin = lab_origin(scenario)
@@ -79,19 +91,18 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         lab.close()
         if store is not None:
             store.close()
+    order = {i.name: k for k, i in enumerate(scenario.isps)}
     for at, verdicts in results:
+        verdicts.sort(key=lambda v: order.get(v.vantage, len(order)))  # the scenario's order
+        title = f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC"
+        shown = [v for v in verdicts if v.target in listed]
+        if shown and args.json:
+            output.write_json(shown, sys.stdout)
+        elif shown:
+            names = [i.name for i in scenario.isps]
+            output.console().print(output.table(shown, title, names))
         if judged:
-            platforms.show(judged, verdicts, f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC", args.json)
-        elif args.json:
-            output.write_json(verdicts, sys.stdout)
-        else:
-            output.console().print(
-                output.table(
-                    verdicts,
-                    f"{scenario.name}, {at:%Y-%m-%d %H:%M} UTC",
-                    [i.name for i in scenario.isps],
-                )
-            )
+            platforms.show(judged, verdicts, title, args.json)
     if store is not None:
         err.print(
             f"stored in {args.db} (run {store.run_id}){_repeated(store)}", style="bright_black"
@@ -140,7 +151,7 @@ async def _rounds(
             lab, scenario, at, opts, isps=isps, on_result=done, targets=targets
         )
         if store is not None:
-            store.flush()  # a round is kept even if a later one fails
+            store.release()  # a round is kept even if a later one fails; others may read
         results.append((at, verdicts))
     return results
 
@@ -161,6 +172,7 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
         help="skip the rounds this campaign already stored whole (after an interruption)",
     )
     add_db(p)
+    platforms.add_options(p)
 
 
 def _campaign(args: argparse.Namespace, err: Console) -> int:
@@ -172,7 +184,12 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
         raise InputError("--from/--to/--every", "command line", str(exc)) from None
     # many rounds at once: a lower bound per round keeps load spikes below the timeouts
     opts = LabProbeOptions(timeout=args.timeout, transfer_seconds=1.0, concurrency=16)
-    store = Store(args.db, origin=lab_origin(scenario, args.noise, args.seed))
+    judged: list[Platform] = platforms.chosen(args) if args.platform else []
+    targets = platforms.targets(judged, lab_targets(scenario)) if judged else None
+    origin = lab_origin(scenario, args.noise, args.seed)
+    if judged:  # another campaign than the sites': --resume must not mix their rounds
+        origin += " platforms=" + ",".join(p.name for p in judged)
+    store = Store(args.db, origin=origin)
     counts: dict[str, int] = {}
     started = time.monotonic()
     if args.resume:
@@ -188,7 +205,11 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
         err.print(f"nothing left to measure; {args.db} holds every round")
         return 0
     lab = LabProcess(
-        args.scenario, slots=min(args.slots, len(times)), noise=args.noise, seed=args.seed
+        args.scenario,
+        slots=min(args.slots, len(times)),
+        noise=args.noise,
+        seed=args.seed,
+        any_name=bool(judged),
     )
     try:
         lab.start()
@@ -200,6 +221,7 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
                     counts[v.verdict] = counts.get(v.verdict, 0) + 1
                 store.flush()  # a round is kept even if a later one fails
                 store.round_done(at, len(verdicts))
+                store.release()  # others may read between rounds (a dashboard, timeline)
                 bar.advance(task)
                 if not err.is_terminal:  # a log (nohup, CI) says what a resume would skip
                     err.print(f"round {at:%Y-%m-%dT%H:%MZ} stored ({len(verdicts)} verdicts)")
@@ -208,7 +230,16 @@ def _campaign(args: argparse.Namespace, err: Console) -> int:
                 store.add(m, v, c)
 
             made = run(
-                run_campaign(lab, scenario, times, opts, isps=isps, on_result=keep, on_round=done)
+                run_campaign(
+                    lab,
+                    scenario,
+                    times,
+                    opts,
+                    isps=isps,
+                    on_result=keep,
+                    on_round=done,
+                    targets=targets,
+                )
             )
     finally:
         lab.close()

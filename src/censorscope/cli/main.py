@@ -22,6 +22,7 @@ from censorscope.cli import (
     lab,
     measure,
     rules,
+    serve,
     unblock,
 )
 from censorscope.cli.options import Command
@@ -37,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     changes.TIMELINE,
     changes.WATCH,
     changes.REPORT,
+    serve.SERVE,
     rules.AUDIT,
     rules.INFER,
     imports.IMPORT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from censorscope.cli.options import (
     run,
 )
 from censorscope.errors import CensorscopeError, InputError
-from censorscope.helper.client import HelperClient
+from censorscope.helper.client import TOKEN_ENV, HelperClient
 from censorscope.inputs.events import REGISTRY
 from censorscope.inputs.targets import load_targets
 from censorscope.probe.measure import Probe, ProbeConfig
@@ -35,7 +36,14 @@ from censorscope.store import Store
 
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="*", metavar="URL|LIST")
-    p.add_argument("--control", help="helper URL, e.g. http://helper.example.org:8080")
+    p.add_argument(
+        "--control",
+        help="the helper, as `helper serve` prints it: https://HOST:PORT/#sha256=PIN",
+    )
+    p.add_argument(
+        "--control-token",
+        help=f"the helper's token (default: ${TOKEN_ENV})",
+    )
     p.add_argument(
         "--allow-no-control",
         action="store_true",
@@ -63,7 +71,8 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
     targets = list({t.url: t for t in listed + platforms.targets(judged)}.values())
     cfg = probe_config(args)
     vantage = Vantage(args.vantage, args.asn, args.cc.upper())
-    control = HelperClient(args.control) if args.control else None
+    token = args.control_token or os.environ.get(TOKEN_ENV, "")
+    control = HelperClient(args.control, token) if args.control else None
     if args.watch and args.no_store:
         raise InputError("--watch", "command line", "alerts need the store", "drop --no-store")
     rounds = 1
@@ -80,9 +89,10 @@ def _measure(args: argparse.Namespace, err: Console) -> int:
             missed += _round(
                 args, err, targets, cfg, vantage, control, store, (i, rounds), judged, listed
             )
+            if store is not None:
+                store.release()  # between rounds others may read it (a dashboard, timeline)
             if args.watch and store is not None:
-                store.flush()
-                alert_changes(args.db, args.watch, str(REGISTRY), err)  # never fatal
+                alert_changes(args.db, args.watch, str(REGISTRY), err, judged=judged)  # never fatal
             if i + 1 < rounds:
                 time.sleep(max(0.0, args.every.total_seconds() - (time.monotonic() - started)))
     finally:
@@ -131,7 +141,9 @@ def _round(
             try:
                 health = await control.health()
                 server = (control.host, int(health["throughput_port"]))
-                probe_cfg = dataclasses.replace(cfg, throughput_server=server)
+                probe_cfg = dataclasses.replace(
+                    cfg, throughput_server=server, throughput_headers=(control.auth,)
+                )
             except CensorscopeError as exc:
                 nonlocal unreachable
                 unreachable = True

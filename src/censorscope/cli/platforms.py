@@ -9,13 +9,20 @@ import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from rich.table import Table
 
+from censorscope.analysis.platform_timeline import (
+    platform_changes,
+    platform_events,
+    platform_rounds,
+)
 from censorscope.analysis.platforms import platform_verdict
 from censorscope.cli import output
 from censorscope.inputs import platforms as definitions
-from censorscope.records import Platform, PlatformVerdict, Target, Verdict
+from censorscope.records import Change, Platform, PlatformChange, PlatformVerdict, Target, Verdict
+from censorscope.store import Store
 
 _STYLE = {
     "accessible": "green",
@@ -28,14 +35,57 @@ _STYLE = {
 }
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--platform",
-        metavar="NAME[,NAME]",
-        help="judge whole platforms (instagram, twitter, telegram, ...): every endpoint, "
-        "by role, instead of the scenario's sites",
-    )
+def add_options(
+    p: argparse.ArgumentParser,
+    help: str = "judge whole platforms (instagram, twitter, telegram, ...): every endpoint, "
+    "by role, instead of the scenario's sites",
+) -> None:
+    p.add_argument("--platform", metavar="NAME[,NAME]", help=help)
     p.add_argument("--platforms", metavar="FILE", help="platform definitions to add (TOML)")
+
+
+def history(
+    store: Store, platforms: Sequence[Platform]
+) -> tuple[list[PlatformChange], list[Change], list[PlatformVerdict]]:
+    """The platforms' changes from the stored verdicts of their endpoints: summed up per
+    country, per vantage, and the platform verdicts of every round they come from."""
+    rounds: list[PlatformVerdict] = []
+    for p in platforms:
+        names = sorted({Target(e.url).hostname for e in p.endpoints})
+        rounds += platform_rounds(p, store.verdicts_on(names))
+    per_vantage = platform_changes(rounds)
+    return platform_events(per_vantage, rounds), per_vantage, rounds
+
+
+def measured(store: Store, extra: str | None = None) -> list[Platform]:
+    """The known platforms whose every endpoint has a stored verdict."""
+    targets = store.targets()
+    known = definitions.load(extra).values()
+    return [p for p in known if all(e.url in targets for e in p.endpoints)]
+
+
+def alerts(events: Sequence[PlatformChange], per_vantage: Sequence[Change]) -> list[dict]:
+    """The changes as alerts (cli/alerts.py keys them by level, target and where)."""
+    out: list[dict] = [
+        {"level": "platform", "target": e.platform, "where": e.country, **e.to_dict()}
+        for e in events
+    ]
+    return out + [{"level": "platform-vantage", **c.to_dict()} for c in per_vantage]
+
+
+def changes_table(events: Sequence[PlatformChange], per_vantage: Sequence[Change]) -> Table:
+    t = Table(title="Platform changes (per country, then per vantage)", title_justify="left",
+              header_style="bold")  # fmt: skip
+    for col in ("platform", "where", "change", "first after (UTC)", "what"):
+        t.add_column(col, no_wrap=col != "what")
+    for e in events:
+        t.add_row(e.platform, e.country, f"{e.kind} {e.before} -> {e.after}",
+                  f"{e.first_after:%Y-%m-%d %H:%M}", e.sentence())  # fmt: skip
+    for c in per_vantage:
+        t.add_row(c.target, c.where, f"{c.kind} {c.before} -> {c.after}",
+                  f"{c.first_after:%Y-%m-%d %H:%M}",
+                  f"{c.n_before} / {c.n_after} rounds, confidence {c.confidence:.2f}")  # fmt: skip
+    return t
 
 
 def chosen(args: argparse.Namespace) -> list[Platform]:
@@ -43,25 +93,37 @@ def chosen(args: argparse.Namespace) -> list[Platform]:
     return definitions.select(definitions.load(args.platforms), args.platform)
 
 
-def targets(platforms: Sequence[Platform]) -> list[Target]:
+def targets(platforms: Sequence[Platform], pages: Sequence[Target] = ()) -> list[Target]:
+    """The platforms' endpoints, then those of `pages` (a scenario's or a list's URLs) that
+    are on a platform's names: its content, judged beside it."""
     urls = dict.fromkeys(e.url for p in platforms for e in p.endpoints)
-    return [Target(u) for u in urls]
+    names = {Target(u).hostname for u in urls}
+    return [Target(u) for u in urls] + [
+        t for t in pages if t.url not in urls and t.hostname in names
+    ]
 
 
 def judge(platforms: Sequence[Platform], verdicts: Sequence[Verdict]) -> list[PlatformVerdict]:
     """One platform verdict per platform and vantage, from the endpoints' verdicts of one
-    round (a vantage that lacks an endpoint's verdict is left out)."""
+    round (a vantage that lacks an endpoint's verdict is left out); other verdicts on the
+    platform's names come along as its content."""
     found = {(v.target, v.vantage): v for v in verdicts}
     vantages = list(dict.fromkeys(v.vantage for v in verdicts))
     out = []
     for p in platforms:
+        urls = {e.url for e in p.endpoints}
+        names = {Target(u).hostname for u in urls}
+        pages = [v for v in verdicts if v.target not in urls and Target(v.target).hostname in names]
         for vantage in vantages:
             ends = [found.get((e.url, vantage)) for e in p.endpoints]
             if any(v is None for v in ends):
                 continue
             ok = [v for v in ends if v is not None]
             first = ok[0]
-            out.append(platform_verdict(p, ok, vantage, first.asn, first.country, first.time))
+            content = [v for v in pages if v.vantage == vantage]
+            out.append(
+                platform_verdict(p, ok, vantage, first.asn, first.country, first.time, content)
+            )
     return out
 
 
@@ -85,10 +147,20 @@ def table(verdicts: Sequence[PlatformVerdict], title: str) -> Table:
             v.platform,
             v.vantage,
             f"[{_STYLE.get(v.verdict, '')}]{v.verdict}[/]",
-            v.why,
+            v.why + _content(v.content),
             v.rule,
         )
     return t
+
+
+def _content(pages: Sequence[Verdict]) -> str:
+    """The platform's pages that were not accessible, by verdict: "; geo-restricted:
+    /user/RussiaToday, /c/SputnikNews"."""
+    by: dict[str, list[str]] = {}
+    for v in pages:
+        if v.verdict != "accessible":
+            by.setdefault(v.verdict, []).append(urlsplit(v.target).path or "/")
+    return "".join(f"; {verdict}: {', '.join(sorted(paths))}" for verdict, paths in by.items())
 
 
 def write_json(verdicts: Sequence[PlatformVerdict], out: TextIO) -> None:

@@ -2,8 +2,9 @@
 
 For each target, a timeline (vantages x time, coloured by verdict) with the registry's
 events marked; the traffic series with anomalies shaded, if given; a table of detected
-onsets against announcements. The first screen is the target with the most documented
-story (the most registry events near its changes) so a reader starts there.
+onsets against announcements. The first screen is the platforms (their events, latest
+verdict per vantage and timeline), then the target with the most documented story (the
+most registry events near its changes) so a reader starts there.
 """
 
 from __future__ import annotations
@@ -22,25 +23,27 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from censorscope.analysis.drops import Anomaly, detect_drops
+from censorscope.analysis.timeline import COLOURS, drawn_for
 from censorscope.analysis.traffic import Series
+from censorscope.cli import platforms
 from censorscope.cli.changes import changes_in
-from censorscope.records import Event
+from censorscope.records import Event, Platform
 from censorscope.store.database import Store
 
-COLOURS = {
-    "accessible": "#4caf50",
-    "blocked": "#d32f2f",
-    "throttled": "#ff9800",
-    "down": "#9e9e9e",
-    "geo-restricted": "#8e24aa",
-    "inconclusive": "#cfd8dc",
-}
+PLATFORM_COLOURS = {**COLOURS, "partially-restricted": "#f48fb1"}
 
 
 def write_report(
-    store: Store, out: Path, events: Sequence[Event], traffic: Sequence[Series] = ()
+    store: Store,
+    out: Path,
+    events: Sequence[Event],
+    traffic: Sequence[Series] = (),
+    judged: Sequence[Platform] = (),
 ) -> Path:
+    """`judged`: the platforms on the first screen, each with its events in a sentence,
+    its latest verdict per vantage and its timeline."""
     out.mkdir(parents=True, exist_ok=True)
+    platform_html = _platforms(store, judged, events, out) if judged else ""
     _, explained = changes_in(store, events)
     targets = [
         r[0]
@@ -65,28 +68,66 @@ def write_report(
         found = [a for s in traffic for a in detect_drops(s)]
         _traffic_plot(traffic, found, out / "traffic")
         anomaly_html = _traffic_section(found)
-    page = _page(explained, sections, anomaly_html, events)
+    page = _page(explained, sections, anomaly_html, events, platform_html)
     (out / "index.html").write_text(page, encoding="utf-8")
     return out / "index.html"
 
 
-def _timeline_plot(target: str, rows: list, events: Sequence[Event], stem: Path) -> None:
+def _platforms(store: Store, judged: Sequence[Platform], events: Sequence[Event], out: Path) -> str:
+    summed, _, rounds = platforms.history(store, judged)
+    parts = []
+    for i, p in enumerate(judged):
+        mine = [r for r in rounds if r.platform == p.name]
+        said = "".join(
+            f"<li>{html.escape(e.sentence())} <small>({html.escape(e.rule)})</small></li>"
+            for e in summed
+            if e.platform == p.name
+        )
+        latest = {r.vantage: r for r in mine}  # rounds come in time order
+        rows = "".join(
+            f"<tr><td>{html.escape(r.vantage)}</td><td>{r.time:%Y-%m-%d %H:%M}</td>"
+            f"<td>{html.escape(r.verdict)}</td><td>{html.escape(r.why)}</td>"
+            f"<td>{html.escape(r.rule)}</td></tr>"
+            for r in latest.values()
+        )
+        stem = f"platform-{i:02d}"
+        hosts = {urlsplit(e.url).hostname or "" for e in p.endpoints}
+        marks = [e for e in events if any(e.about(h) for h in hosts)]
+        if mine:
+            cells = [(r.vantage, r.time.replace(tzinfo=None), r.verdict) for r in mine]
+            _timeline_plot(p.title, cells, marks, out / stem, PLATFORM_COLOURS)
+        parts.append(
+            f"<section><h2>{html.escape(p.title)}</h2><ul>{said or '<li>no change seen</li>'}"
+            "</ul><table><tr><th>vantage</th><th>latest round (UTC)</th><th>verdict</th>"
+            f"<th>by role</th><th>rule</th></tr>{rows}</table>"
+            + (f'<img src="{stem}.png" alt="timeline of {html.escape(p.title)}" width="1000">'
+               f'<p><a href="{stem}.svg">SVG</a></p>' if mine else "")
+            + "</section>"
+        )  # fmt: skip
+    return "".join(parts)
+
+
+def _timeline_plot(
+    target: str, rows: list, events: Sequence[Event], stem: Path, colours: dict = COLOURS
+) -> None:
     vantages = sorted({r[0] for r in rows})
     fig, ax = plt.subplots(figsize=(11, 0.55 * len(vantages) + 1.6))
     if rows:
         times = [r[1] for r in rows]
         span = (max(times) - min(times)) or timedelta(hours=1)
-        width = max(span / max(len(times) / max(len(vantages), 1), 1), timedelta(minutes=5))
+        width = timedelta(0)
         for y, v in enumerate(vantages):
-            mine = [r for r in rows if r[0] == v]
-            for verdict in COLOURS:
+            mine = sorted((r for r in rows if r[0] == v), key=lambda r: r[1])
+            widths = drawn_for([r[1] for r in mine], span)
+            width = max([width, *widths])
+            for verdict in colours:
                 bars = [
-                    (mdates.date2num(r[1]), width / timedelta(days=1))
-                    for r in mine
+                    (mdates.date2num(r[1]), w / timedelta(days=1))
+                    for r, w in zip(mine, widths, strict=True)
                     if r[2] == verdict
                 ]
                 if bars:
-                    ax.broken_barh(bars, (y - 0.4, 0.8), color=COLOURS[verdict])
+                    ax.broken_barh(bars, (y - 0.4, 0.8), color=colours[verdict])
         lo, hi = min(times), max(times) + width
         for e in events:
             t = e.time.astimezone(UTC).replace(tzinfo=None)
@@ -100,7 +141,7 @@ def _timeline_plot(target: str, rows: list, events: Sequence[Event], stem: Path)
     ax.set_title(f"{target}: verdict by vantage over time (UTC); dashed: registry events")
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d\n%H:%M"))
     ax.legend(
-        handles=[Patch(color=c, label=k) for k, c in COLOURS.items()],
+        handles=[Patch(color=c, label=k) for k, c in colours.items()],
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         fontsize=8,
@@ -162,7 +203,9 @@ def _traffic_section(found: Sequence[Anomaly]) -> str:
     )
 
 
-def _page(explained: list, sections: list[str], traffic: str, events: Sequence[Event]) -> str:
+def _page(
+    explained: list, sections: list[str], traffic: str, events: Sequence[Event], platforms: str
+) -> str:
     by_id = {e.id: e for e in events}
     rows = []
     for d in explained:
@@ -176,8 +219,12 @@ def _page(explained: list, sections: list[str], traffic: str, events: Sequence[E
             f"<td>{html.escape(reg)}</td></tr>"
         )
     table = (
-        "<table><tr><th>target</th><th>where</th><th>change</th><th>first observed (UTC)"
-        "</th><th>vantages</th><th>registry</th></tr>" + "".join(rows) + "</table>"
+        "<h2>Onsets against announcements</h2><table><tr><th>target</th><th>where</th>"
+        "<th>change</th><th>first observed (UTC)</th><th>vantages</th><th>registry</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        if rows
+        else ""  # no rows, no table
     )
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>censorscope report</title>
@@ -187,8 +234,9 @@ img{{max-width:100%}}</style></head>
 <body><h1>censorscope report</h1>
 <p>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Verdicts per vantage over time; changes
 found by the timeline detector beside the registry's dated, sourced events.</p>
+{platforms}
 {sections[0] if sections else ""}
-<h2>Onsets against announcements</h2>{table}
+{table}
 {traffic}
 {"".join(sections[1:])}
 <script>

@@ -1,9 +1,16 @@
-"""The probe's side of the control helper: asks it for control measurements."""
+"""The probe's side of the control helper: asks it for control measurements, over HTTPS
+with the helper's token, checking the helper's certificate by its pinned SHA-256
+(`https://HOST:PORT/#sha256=HEX`, as `helper serve` prints it) or, without a pin, by the
+system's CAs."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import re
+import ssl
 from urllib.parse import urlsplit
 
 import h11
@@ -13,19 +20,38 @@ from censorscope.probe.http import fetch
 from censorscope.probe.stream import PlainStream
 from censorscope.records import Measurement, Target
 
+TOKEN_ENV = "CENSORSCOPE_HELPER_TOKEN"  # where the helper and the probe find the token
 MAX_ANSWER = 8 * 1024 * 1024  # a measurement as JSON is a few KB; more is not a helper
+_PIN = re.compile(r"sha256=([0-9a-fA-F]{64})")
 
 
 class HelperClient:
     """Asks a helper for control measurements. Failures become None (no control)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, token: str = "", timeout: float = 30.0) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise HelperError(f"{base_url!r}: give the helper as http://HOST:PORT")
-        self.host, self.port = parts.hostname, parts.port or 80
-        self.timeout = timeout
+        if parts.scheme != "https" or not parts.hostname:
+            raise HelperError(
+                f"{base_url!r}: give the helper as https://HOST:PORT/#sha256=PIN (as `helper"
+                " serve` prints it), or https://HOST:PORT/ for a certificate a CA signed"
+            )
+        pin = _PIN.fullmatch(parts.fragment) if parts.fragment else None
+        if parts.fragment and pin is None:
+            raise HelperError(f"{base_url!r}: the part after # must be sha256=<64 hex digits>")
+        self.host, self.port = parts.hostname, parts.port or 443
+        self.pin = pin.group(1).lower() if pin else None
+        self.token, self.timeout = token, timeout
         self.errors: list[str] = []
+        if self.pin:  # the pin is the trust: a self-signed certificate for any name
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._tls.check_hostname = False
+            self._tls.verify_mode = ssl.CERT_NONE
+        else:
+            self._tls = ssl.create_default_context()
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return ("Authorization", f"Bearer {self.token}")
 
     async def health(self) -> dict:
         return await self._call("GET", "/health", None)
@@ -43,17 +69,23 @@ class HelperClient:
             ("Host", self.host),
             ("Content-Length", str(len(body))),
             ("Content-Type", "application/json"),
+            self.auth,
         ]
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, ssl=self._tls, server_hostname=self.host
+                )
                 conn = PlainStream(reader, writer)
                 try:
+                    self._check_pin(writer)
                     got = await fetch(conn, method, path, headers, body, keep=MAX_ANSWER)
                 finally:
                     conn.abort()
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
             raise HelperError(f"helper {self.host}:{self.port} unreachable: {exc!r}") from exc
+        if got.status == 401:
+            raise HelperError("the helper refused the token: give its token (--control-token)")
         if got.status != 200:
             raise HelperError(f"helper answered {got.status}: {got.body[:200]!r}")
         if not got.complete:
@@ -62,3 +94,16 @@ class HelperClient:
             return json.loads(got.body)
         except ValueError as exc:
             raise HelperError(f"helper answered non-JSON: {got.body[:200]!r}") from exc
+
+    def _check_pin(self, writer: asyncio.StreamWriter) -> None:
+        if self.pin is None:
+            return
+        obj = writer.get_extra_info("ssl_object")
+        der = obj.getpeercert(binary_form=True) if obj is not None else None
+        got = hashlib.sha256(der or b"").hexdigest()
+        if not hmac.compare_digest(got, self.pin):
+            # a censor's interception, or another helper: nothing is sent to it
+            raise HelperError(
+                f"helper {self.host}:{self.port} showed a certificate of SHA-256 {got}, not "
+                "the pinned one: someone on the path, or the wrong helper"
+            )

@@ -2,65 +2,103 @@
 request (the role of OONI's test helper) and serves the throughput test over TLS with
 any SNI, so a probe can compare its target SNI with a control SNI on the same path.
 
-API: `POST /measure {"url": ...}` -> a Measurement as JSON; `GET /health` ->
-{"ok": true, "throughput_port": N}.
+The API (helper/app.py) runs on uvicorn over HTTPS: with the operator's certificate, or
+a self-signed one made at start whose SHA-256 the probe pins (`--control
+https://HOST:PORT/#sha256=HEX`), so a censor on the path can neither read nor forge the
+control answers. The throughput port streams only to token holders, within a byte budget
+per client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
+import hashlib
+import hmac
+import logging
+import socket
+import ssl
 import tempfile
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
 
+import uvicorn
+
+from censorscope.helper.app import Settings, make_app
 from censorscope.helper.certificate import self_signed_context
-from censorscope.inputs.targets import parse_url
+from censorscope.helper.limits import ByteBudget
 from censorscope.net.httpserve import response, serve_requests
 from censorscope.probe.measure import Probe, ProbeConfig
-from censorscope.records import ServedRequest, Vantage
-
-HELPER_VANTAGE = Vantage("control", 0, "ZZ")
+from censorscope.records import ServedRequest
 
 
-async def serve(host: str, port: int, cfg: ProbeConfig, throughput_port: int = 0) -> None:
+def pin_of(cert_file: str | Path) -> str:
+    """SHA-256 of the certificate's DER encoding, as the probe pins it."""
+    der = ssl.PEM_cert_to_DER_cert(Path(cert_file).read_text())
+    return hashlib.sha256(der).hexdigest()
+
+
+def transfer_gate(token: str, budget: ByteBudget) -> Callable[[ServedRequest, int], bytes | None]:
+    expected = token.encode()
+
+    def gate(req: ServedRequest, n: int) -> bytes | None:
+        scheme, _, got = req.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(got.strip().encode(), expected):
+            return response(401, b"send Authorization: Bearer TOKEN", keep_alive=False)
+        if not budget.take(req.peer, n):
+            return response(429, b"over this client's throughput budget", keep_alive=False)
+        return None
+
+    return gate
+
+
+async def serve(
+    host: str,
+    port: int,
+    cfg: ProbeConfig,
+    settings: Settings,
+    cert: tuple[str, str] | None = None,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serve until cancelled. `cert`: (certificate file, key file); None makes one."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     probe = Probe(cfg)
     with tempfile.TemporaryDirectory(prefix="censorscope-helper-") as tmp:
-        tls = self_signed_context("helper.invalid", tmp)
+        if cert is None:
+            self_signed_context("helper.invalid", tmp)
+            cert = (f"{tmp}/helper-cert.pem", f"{tmp}/helper-key.pem")
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*cert)
+        tls.set_alpn_protocols(["http/1.1"])
+        gate = transfer_gate(settings.token, ByteBudget())
         tp_server = await asyncio.start_server(
-            lambda r, w: serve_requests(r, w, _nothing), host, throughput_port, ssl=tls
+            lambda r, w: serve_requests(r, w, _nothing, gate), host, settings.throughput_port,
+            ssl=tls, limit=2**16,
+        )  # fmt: skip
+        settings.throughput_port = tp_server.sockets[0].getsockname()[1]
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)  # before saying so: clients wait in the backlog until uvicorn runs
+        api_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            make_app(probe, settings),
+            ssl_certfile=cert[0],
+            ssl_keyfile=cert[1],
+            access_log=False,  # ours (helper/app.py) leaves out who asked
+            log_level="warning",
+            lifespan="off",
+            limit_concurrency=4 * settings.max_concurrent,  # connections: 503 beyond
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,
         )
-        tp_port = tp_server.sockets[0].getsockname()[1]
-        api = await asyncio.start_server(
-            lambda r, w: serve_requests(r, w, functools.partial(_api, probe, tp_port)), host, port
+        say(
+            f"helper: API on https://{host}:{api_port}/#sha256={pin_of(cert[0])} "
+            f"throughput on {host}:{settings.throughput_port}"
         )
-        print(
-            f"helper: API on http://{host}:{api.sockets[0].getsockname()[1]}/ "
-            f"throughput on {host}:{tp_port}",
-            flush=True,
-        )
-        async with api, tp_server:
-            await asyncio.gather(api.serve_forever(), tp_server.serve_forever())
+        server = uvicorn.Server(config)
+        async with tp_server:
+            await asyncio.gather(server.serve(sockets=[sock]), tp_server.serve_forever())
 
 
 def _nothing(_req: ServedRequest) -> bytes:
     return response(404, b"", keep_alive=False)
-
-
-async def _api(probe: Probe, tp_port: int, req: ServedRequest) -> bytes:
-    out: dict[str, Any]
-    if req.method == "GET" and req.target == "/health":
-        status, out = 200, {"ok": True, "throughput_port": tp_port}
-    elif req.method == "POST" and req.target == "/measure":
-        try:
-            target = parse_url(str(json.loads(req.body)["url"]), "request", "url")
-        except (ValueError, KeyError, TypeError) as exc:
-            status, out = 400, {"error": f'send {{"url": "https://..."}}: {exc}'}
-        else:
-            m = await probe.measure(target, HELPER_VANTAGE, datetime.now(UTC), throughput=False)
-            status, out = 200, m.to_dict()
-    else:
-        status, out = 404, {"error": "use POST /measure or GET /health"}
-    payload = json.dumps(out).encode()
-    return response(status, payload, keep_alive=False, content_type="application/json")

@@ -62,6 +62,7 @@ _GEO_PATH_KEYS = {"path", "countries", "since", "source"}
 _RULE_KEYS = {
     "id",
     "isps",
+    "countries",
     "on",
     "match",
     "pattern",
@@ -248,10 +249,10 @@ def _load(path: Path, seen: tuple[Path, ...], budget: list[int]) -> Scenario:
         taken.update(site.pinned)
         known.update(site.hostnames)
 
-    isp_names = [x.name for x in scen.isps]
+    isp_countries = {x.name: x.vantage.country for x in scen.isps}
     ids = {r.id for r in scen.rules}
     for i, tbl in enumerate(v.array(data.get("rule", []), "rule")):
-        rule = v.rule(tbl, f"rule[{i}]", isp_names, default_id=f"{path.stem}:{i}")
+        rule = v.rule(tbl, f"rule[{i}]", isp_countries, default_id=f"{path.stem}:{i}")
         if rule.id in ids:
             raise ScenarioError(
                 file,
@@ -417,7 +418,7 @@ class _Validator:
         down = tbl.get("down")
         if down is not None:
             down = self.choice(down, f"{where}.down", DOWN_MODES)
-        geo = tuple(self.str_list(tbl.get("geo_block", []), f"{where}.geo_block"))
+        geo = tuple(self.countries(tbl.get("geo_block", []), f"{where}.geo_block"))
         status = self.integer(tbl.get("geo_status", 451), f"{where}.geo_status")
         if status not in (403, 451):
             raise self.fail(f"{where}.geo_status", f"{status} is not allowed", "use 451 or 403")
@@ -459,16 +460,20 @@ class _Validator:
             redirect=tbl.get("redirect") and self.string(tbl["redirect"], f"{where}.redirect"),
         )
 
+    def countries(self, x: Any, where: str) -> list[str]:
+        codes = self.str_list(x, where)
+        for j, cc in enumerate(codes):
+            if not re.fullmatch(r"[A-Z]{2}", cc):
+                raise self.fail(f"{where}[{j}]", f"{cc!r} is not a country code",
+                                'two capital letters, e.g. "DE"')  # fmt: skip
+        return codes
+
     def geo_path(self, tbl: dict[str, Any], where: str) -> GeoPath:
         self.keys(tbl, _GEO_PATH_KEYS, where)
         path = self.string(tbl.get("path", ""), f"{where}.path")
         if not path.startswith("/"):
             raise self.fail(f"{where}.path", f"{path!r} is not a path", 'e.g. "/@RT"')
-        countries = self.str_list(tbl.get("countries", []), f"{where}.countries")
-        for j, cc in enumerate(countries):
-            if not re.fullmatch(r"[A-Z]{2}", cc):
-                raise self.fail(f"{where}.countries[{j}]", f"{cc!r} is not a country code",
-                                'two capital letters, e.g. "DE"')  # fmt: skip
+        countries = self.countries(tbl.get("countries", []), f"{where}.countries")
         if not countries:
             raise self.fail(f"{where}.countries", "missing", "the countries refused the content")
         return GeoPath(
@@ -478,7 +483,9 @@ class _Validator:
             source=self.string(tbl.get("source", ""), f"{where}.source"),
         )
 
-    def rule(self, tbl: dict[str, Any], where: str, isps: list[str], default_id: str) -> Rule:
+    def rule(self, tbl: dict[str, Any], where: str, isps: dict[str, str], default_id: str) -> Rule:
+        """`isps` maps the ISPs defined so far (in this file and those it includes) to their
+        countries: "*" means those, narrowed by the rule's `countries` if it has any."""
         self.keys(tbl, _RULE_KEYS, where)
         for key in ("on", "match", "pattern", "action", "isps"):
             if key not in tbl:
@@ -496,8 +503,18 @@ class _Validator:
         except (ValueError, TypeError, re.error) as exc:
             raise self.fail(f"{where}.pattern", f"bad {match} pattern {pattern!r}: {exc}") from None
         named = self.str_list(tbl["isps"], f"{where}.isps")
+        countries = self.countries(tbl.get("countries", []), f"{where}.countries")
+        if countries and named != ["*"]:
+            raise self.fail(f"{where}.countries", 'narrows isps = ["*"] only',
+                            'name the ISPs, or use isps = ["*"] with countries')  # fmt: skip
         if named == ["*"]:
-            named = list(isps)
+            named = [n for n, cc in isps.items() if not countries or cc in countries]
+            if not named:
+                raise self.fail(
+                    f"{where}.countries",
+                    f"no ISP defined so far is in {countries}",
+                    "define the country's ISPs before the rule, or fix the code",
+                )
         lower = {n.lower(): n for n in isps}
         resolved = []
         for j, n in enumerate(named):

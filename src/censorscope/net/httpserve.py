@@ -33,7 +33,9 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    401: "Unauthorized",
     413: "Content Too Large",
+    429: "Too Many Requests",
     451: "Unavailable For Legal Reasons",
     502: "Bad Gateway",
 }
@@ -143,13 +145,19 @@ class RequestReader:
 
 # (request) -> the whole response's bytes; may be a coroutine (the helper measures)
 Responder = Callable[[ServedRequest], bytes | Awaitable[bytes]]
+# (request, N) -> None to stream N bytes, or the whole refusal (the helper's token, budget)
+TransferGate = Callable[[ServedRequest, int], bytes | None]
 
 
 async def serve_requests(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, respond: Responder
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    respond: Responder,
+    gate: TransferGate | None = None,
 ) -> None:
     """HTTP/1.1 keep-alive: answer each request with `respond`; `/__bytes/N` streams N
-    bytes for throughput tests. A bad request gets a 4xx and the connection is closed."""
+    bytes for throughput tests (if `gate` lets it). A bad request gets a 4xx and the
+    connection is closed."""
     peer, port = tuple(writer.get_extra_info("peername") or ("", 0))[:2]
     requests = RequestReader(reader, peer, port)
     try:
@@ -162,8 +170,13 @@ async def serve_requests(
             if req is None:
                 return
             if (n := transfer_size(req.target)) is not None:
-                await _stream(writer, n)
-                continue
+                refused = gate(req, n) if gate is not None else None
+                if refused is None:
+                    await _stream(writer, n)
+                    continue
+                writer.write(refused)
+                await writer.drain()
+                return
             out = respond(req)
             if inspect.isawaitable(out):
                 out = await out

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from censorscope.probe.rounds import Lab, LabProbeOptions, OnResult, run_round
-from censorscope.records import Verdict
+from censorscope.records import Target, Verdict
 from censorscope.scenario import Scenario
 
 MAX_ROUNDS = 100_000
@@ -34,6 +34,7 @@ async def run_campaign(
     isps: Sequence[str] = (),
     on_result: OnResult | None = None,
     on_round: Callable[[datetime, list[Verdict]], None] | None = None,
+    targets: Sequence[Target] | None = None,
 ) -> int:
     """Measure every round; each result goes to `on_result` as it comes (the CLI stores
     it). Returns how many verdicts were made."""
@@ -48,7 +49,7 @@ async def run_campaign(
         slot = await free.get()
         try:
             verdicts = await run_round(
-                lab, scenario, at, opts, isps=isps, slot=slot, on_result=on_result
+                lab, scenario, at, opts, isps=isps, slot=slot, on_result=on_result, targets=targets
             )
         finally:
             free.put_nowait(slot)

@@ -14,6 +14,7 @@ import hashlib
 import html
 import re
 import time
+from collections.abc import Sequence
 
 import h11
 
@@ -143,7 +144,11 @@ def http_failure(exc: Exception) -> str:
 
 
 async def timed_download(
-    conn: ByteStream, host: str, path: str, deadline: float
+    conn: ByteStream,
+    host: str,
+    path: str,
+    deadline: float,
+    headers: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[tuple[float, int]], str | None]:
     """GET path and read the body until it ends or `deadline` seconds pass.
 
@@ -153,7 +158,14 @@ async def timed_download(
     got = Response()
     try:
         await fetch(
-            conn, "GET", path, [("Host", host)], into=got, keep=0, window=deadline, only_status=200
+            conn,
+            "GET",
+            path,
+            [("Host", host), *headers],
+            into=got,
+            keep=0,
+            window=deadline,
+            only_status=200,
         )
     except Exception as exc:  # noqa: BLE001
         return got.samples, http_failure(exc)

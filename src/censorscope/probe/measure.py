@@ -50,6 +50,7 @@ class ProbeConfig:
     transfer_bytes: int = 400_000
     transfer_seconds: float = 2.5
     throughput_server: tuple[str, int] | None = None  # None: the target's own address
+    throughput_headers: tuple[tuple[str, str], ...] = ()  # e.g. the helper's token
     max_addresses: int = 4
     max_redirects: int = 5
     bogon_exempt: tuple[str, ...] = field(default_factory=tuple)
@@ -248,7 +249,9 @@ class Probe:
                 return tp
         try:
             path = THROUGHPUT_PATH.format(n=size or self.cfg.transfer_bytes)
-            samples, failure = await http.timed_download(conn, sni, path, self.cfg.transfer_seconds)
+            samples, failure = await http.timed_download(
+                conn, sni, path, self.cfg.transfer_seconds, self.cfg.throughput_headers
+            )
         finally:
             conn.abort()
         tp.failure = failure

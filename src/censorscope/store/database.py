@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from censorscope.store.sql import literal
 _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
 BULK_CHECKPOINT = "192MB"  # of log between checkpoints while importing
 BULK_MEMORY = "192MB"  # DuckDB's share of memory while importing (the rest spills to disk)
+LOCK_WAIT = 60.0  # seconds a store waits for another process to let go of the file
 STORED_BODY = 1024  # characters of a body kept, as the probe keeps (records.HttpRequest)
 # the columns rows are written to, in the order of the row tuples, with their Arrow types
 _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
@@ -140,7 +142,7 @@ _HEAD = (
 )
 
 
-def _measurement(r: dict[str, Any]) -> Measurement:
+def row_measurement(r: dict[str, Any]) -> Measurement:
     d = {k: json.loads(r[k]) if r[k] else [] for k in _STEPS}
     d.update(
         input=r["input"],
@@ -303,16 +305,24 @@ class Store:
     (own_identity); `repeated` counts the measurements not added because they were
     stored already."""
 
-    def __init__(self, path: str | Path, run_id: str | None = None, origin: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        run_id: str | None = None,
+        origin: str = "",
+        read_only: bool = False,
+        wait: float = LOCK_WAIT,
+    ) -> None:
         self.path = str(path)
-        try:
-            if self.path != ":memory:":
+        self.read_only, self.wait = read_only, wait
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._schema_done = read_only
+        if self.path != ":memory:" and not read_only:
+            try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.db = duckdb.connect(self.path)
-            self.db.execute("SET enable_progress_bar = false")  # ours only, on our terminal
-            self.db.execute(SCHEMA)
-        except (duckdb.Error, OSError) as exc:
-            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        self.db  # noqa: B018 - opened now, so that a bad path is said at once
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.origin = origin
         self.repeated = 0
@@ -320,6 +330,49 @@ class Store:
         self._v: list[tuple[Any, ...]] = []
         self._controls: set[str] = set()  # added since the last flush (shared by vantages)
         self._spool: Spool | None = None
+
+    # One store, many processes: DuckDB lets one process at a time open a file for
+    # writing. Writers let go of it between rounds (`release`) and every opener waits
+    # its turn (up to `wait` seconds) instead of failing on the lock, so a dashboard,
+    # `timeline` or `report` reads while a campaign or `measure --every` writes.
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        deadline, pause = time.monotonic() + self.wait, 0.01
+        while True:
+            try:
+                db = duckdb.connect(self.path, read_only=self.read_only)
+                break
+            except duckdb.IOException as exc:
+                locked = "lock" in str(exc).lower()
+                if not locked or time.monotonic() >= deadline:
+                    why = " (another process kept it longer than the wait)" if locked else ""
+                    raise StoreError(f"{self.path}: cannot open the store: {exc}{why}") from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
+            except (duckdb.Error, OSError) as exc:
+                raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        try:
+            db.execute("SET enable_progress_bar = false")  # ours only, on our terminal
+            if not self._schema_done:
+                db.execute(SCHEMA)
+                self._schema_done = True
+        except duckdb.Error as exc:
+            db.close()
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        return db
+
+    def release(self) -> None:
+        """Write what waits and let go of the file until this store is used again: other
+        processes may open it meanwhile (a writer calls it between rounds)."""
+        self.flush()
+        if self._db is not None and self.path != ":memory:":
+            self._db.close()
+            self._db = None
 
     def add(self, m: Measurement, v: Verdict | None, control: Measurement | None = None) -> str:
         control_id = None
@@ -358,6 +411,8 @@ class Store:
         return mid
 
     def flush(self) -> None:
+        if not self._m and not self._v:
+            return
         # handed to DuckDB as Arrow columns: 5x faster than COPY from CSV, and no text
         # is parsed again (JSON is kept as VARCHAR: DuckDB's JSON type re-validates it)
         tables = [(name, arrow_table(name, rows)) for name, rows in
@@ -374,7 +429,7 @@ class Store:
         is kept). DuckDB checkpoints rarely meanwhile: its checkpoint every 16 MB of log
         rewrote more of a table of long strings each time (at 200,000 imported
         measurements an insert cost 10x what it did at the start)."""
-        self.flush()
+        self.release()  # judging takes long: others may open the store meanwhile
         spool = self._spool = Spool(self.path)
         try:
             yield
@@ -478,7 +533,7 @@ class Store:
         sql = "SELECT * FROM measurements" + (" WHERE role = ?" if role else "")
         cur = self.db.execute(sql, [role] if role else [])
         cols = [c[0] for c in cur.description]
-        return [_measurement(dict(zip(cols, row, strict=True))) for row in cur.fetchall()]
+        return [row_measurement(dict(zip(cols, row, strict=True))) for row in cur.fetchall()]
 
     def with_controls(
         self, batch: int = 1000
@@ -505,7 +560,8 @@ class Store:
                 r = dict(zip(names, row, strict=True))
                 control = None
                 if r["c_id"] is not None:
-                    control = _measurement({k[2:]: v for k, v in r.items() if k.startswith("c_")})
+                    theirs = {k[2:]: v for k, v in r.items() if k.startswith("c_")}
+                    control = row_measurement(theirs)
                 verdict = None
                 if r["verdict"] is not None:
                     verdict = {
@@ -523,7 +579,7 @@ class Store:
                         )
                     }
                     verdict["vantage"] = r["v_vantage"]
-                yield r["id"], _measurement(r), control, verdict
+                yield r["id"], row_measurement(r), control, verdict
 
     def compared(self) -> list[dict[str, Any]]:
         """Other tools' measurements with their own judgement beside our verdict."""
@@ -638,6 +694,28 @@ class Store:
             {"v": vantage, "skip": list(skip)},
         ).fetchall()
 
+    def targets(self) -> set[str]:
+        """Every target with a stored verdict."""
+        self.flush()
+        return {t for (t,) in self.db.execute("SELECT DISTINCT target FROM verdicts").fetchall()}
+
+    def verdicts_on(self, hostnames: Sequence[str], skip: Sequence[str] = ()) -> list[Verdict]:
+        """The stored verdicts (without evidence) of every target on these names, by time:
+        a platform's endpoints and its other pages."""
+        self.flush()
+        rows = self.db.execute(
+            r"""SELECT target, vantage, asn, country, time, verdict, method, rate_kbps, rule
+               FROM verdicts
+               WHERE lower(regexp_extract(target, '^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)', 1))
+                     IN (SELECT unnest($hosts)) AND NOT list_contains($skip, verdict)
+               ORDER BY time, target, vantage""",
+            {"hosts": [h.lower() for h in hostnames], "skip": list(skip)},
+        ).fetchall()
+        return [
+            Verdict(t, van, asn or 0, cc or "ZZ", time.replace(tzinfo=UTC), v, m, rate, rule or "")
+            for t, van, asn, cc, time, v, m, rate, rule in rows
+        ]
+
     def sent_alerts(self) -> set[str]:
         """Keys of alerts sent before the outbox existed (to every sink)."""
         return {r[0] for r in self.db.execute("SELECT key FROM alerts").fetchall()}
@@ -685,7 +763,9 @@ class Store:
 
     def close(self) -> None:
         self.flush()
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __enter__(self) -> Store:
         return self

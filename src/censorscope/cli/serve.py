@@ -1,0 +1,42 @@
+"""`censorscope serve`: the dashboard on a store, for a browser (dashboard/app.py)."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+from rich.console import Console
+
+from censorscope.cli.options import Command, add_db, existing_store, hostport_arg
+from censorscope.errors import InputError
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    add_db(p)
+    p.add_argument(
+        "--listen",
+        type=hostport_arg(8000),
+        default=("127.0.0.1", 8000),
+        help="address to serve on (default 127.0.0.1:8000: this machine only)",
+    )
+
+
+def _serve(args: argparse.Namespace, err: Console) -> int:
+    from censorscope.dashboard.app import server
+
+    existing_store(args.db, "run lab run/campaign, measure or import first").close()
+    host, port = args.listen
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise InputError("--listen", f"{host}:{port}", str(exc), "pick another port") from None
+    sock.listen(256)
+    err.print(f"dashboard on http://{host}:{sock.getsockname()[1]}/ (store {args.db});"
+              " Ctrl-C stops it")  # fmt: skip
+    server(args.db).run(sockets=[sock])
+    return 0
+
+
+SERVE = Command("serve", "a live dashboard on a store, in the browser", _configure, _serve)

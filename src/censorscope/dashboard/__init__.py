@@ -1,0 +1,1 @@
+"""The dashboard: `censorscope serve` (app), its pages (pages)."""

@@ -1,0 +1,176 @@
+"""The dashboard's HTML: plain functions from rows to markup (every value escaped). The
+timeline is an SVG drawn here: each verdict only over the time it was observed
+(analysis.timeline.drawn_for), each bar a link to its measurement."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from censorscope.analysis.timeline import COLOURS, drawn_for
+
+
+def e(x: object) -> str:
+    return html.escape("" if x is None else str(x))
+
+
+def page(title: str, body: str, refresh: str = "") -> str:
+    """A whole page; `refresh`: the API URL the overview polls for new rows (live)."""
+    live = f' data-live="{e(refresh)}"' if refresh else ""
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>{e(title)} - censorscope</title>
+<link rel="stylesheet" href="/static/dashboard.css"></head>
+<body{live}><nav><a href="/">censorscope</a></nav><h1>{e(title)}</h1>{body}
+<script src="/static/dashboard.js"></script></body></html>"""
+
+
+def _cell(r: dict[str, Any]) -> str:
+    verdict = str(r.get("verdict", ""))
+    text = verdict + (f" {r['method']}" if r.get("method") else "")
+    return (
+        f'<td class="v" style="background:{COLOURS.get(verdict, "#fff")}">'
+        f'<a href="/measurement/{quote(str(r.get("measurement_id") or ""))}" '
+        f'title="{e(r.get("rule"))} at {e(r.get("time"))}">{e(text)}</a></td>'
+    )
+
+
+def overview(rows: Sequence[dict[str, Any]], query: dict[str, str]) -> str:
+    """Targets x vantages at the chosen time, coloured by verdict; a form to choose the
+    time, country, ASN, domain; the same view as CSV and JSON."""
+    vantages = sorted({(r["country"] or "", r["vantage"]) for r in rows})
+    by = {(r["target"], r["vantage"]): r for r in rows}
+    targets = sorted({r["target"] for r in rows})
+    head = "".join(f"<th>{e(v)}<br><small>{e(c)}</small></th>" for c, v in vantages)
+    body = []
+    for t in targets:
+        cells = "".join(_cell(by[(t, v)]) if (t, v) in by else "<td></td>" for _, v in vantages)
+        link = f'<a href="/target?{urlencode({"url": t})}">{e(t)}</a>'
+        body.append(f"<tr><th>{link}</th>{cells}</tr>")
+    q = {k: v for k, v in query.items() if v}
+    fields = "".join(
+        f'<label>{label} <input name="{name}" value="{e(query.get(name, ""))}"{extra}></label> '
+        for name, label, extra in (
+            ("time", "at (UTC)", ' type="datetime-local" step="1"'),
+            ("country", "country", ' size="3"'),
+            ("asn", "ASN", ' size="8"'),
+            ("domain", "domain", ""),
+        )
+    )
+    table = (
+        f'<table id="overview"><thead><tr><th>target</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+        if rows
+        else "<p>No verdicts match.</p>"
+    )
+    downloads = (
+        f'<p>This view as <a href="/api/overview?{urlencode({**q, "format": "csv"})}">CSV</a>'
+        f' or <a href="/api/overview?{urlencode(q)}">JSON</a> '
+        f'(<a href="/openapi.json">API</a>).</p>'
+    )
+    return f'<form method="get" action="/">{fields}<button>show</button></form>{downloads}{table}'
+
+
+def timeline_svg(rows: Sequence[dict[str, Any]], width: int = 1000) -> str:
+    """Vantages x time; a bar per verdict over the time it was observed (gaps stay
+    gaps), linked to its measurement, its rule in the tooltip."""
+    if not rows:
+        return "<p>No verdicts.</p>"
+    times = [datetime.fromisoformat(r["time"]) for r in rows]
+    lo, hi = min(times), max(times)
+    span = (hi - lo) or timedelta(hours=1)
+    vantages = sorted({r["vantage"] for r in rows})
+    left, row_h = 140, 22
+    per = {v: sorted((t, r) for t, r in zip(times, rows, strict=True) if r["vantage"] == v)
+           for v in vantages}  # fmt: skip
+    widths = {v: drawn_for([t for t, _ in per[v]], span) for v in vantages}
+    total = span + max((w for ws in widths.values() for w in ws), default=timedelta(0))
+    scale = (width - left - 10) / total.total_seconds()
+    parts = []
+    for y, v in enumerate(vantages):
+        parts.append(f'<text x="4" y="{y * row_h + 15}" font-size="12">{e(v)}</text>')
+        for (t, r), w in zip(per[v], widths[v], strict=True):
+            x = left + (t - lo).total_seconds() * scale
+            colour = COLOURS.get(r["verdict"], "#fff")
+            tip = f"{r['time']} {r['verdict']} {r.get('method') or ''} ({r.get('rule')})"
+            parts.append(
+                f'<a href="/measurement/{quote(str(r.get("measurement_id") or ""))}">'
+                f'<rect class="bar" data-verdict="{e(r["verdict"])}" x="{x:.1f}" '
+                f'y="{y * row_h + 2}" width="{max(w.total_seconds() * scale, 1.5):.1f}" '
+                f'height="{row_h - 4}" fill="{colour}"><title>{e(tip)}</title></rect></a>'
+            )
+    height = len(vantages) * row_h + 24
+    axis = (
+        f'<text x="{left}" y="{height - 6}" font-size="11">{lo:%Y-%m-%d %H:%M}</text>'
+        f'<text x="{width - 10}" y="{height - 6}" font-size="11" text-anchor="end">'
+        f"{hi:%Y-%m-%d %H:%M} UTC</text>"
+    )
+    legend = " ".join(
+        f'<span class="key" style="background:{c}">{e(k)}</span>' for k, c in COLOURS.items()
+    )
+    return (
+        f'<svg id="timeline" width="{width}" height="{height}" role="img">'
+        f"{''.join(parts)}{axis}</svg><p>{legend}</p>"
+    )
+
+
+def target(url: str, rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> str:
+    q = urlencode({"url": url})
+    listed = "".join(
+        f"<tr><td>{e(c['where'])}</td><td>{e(c['kind'])}</td><td>{e(c['from'])} &rarr; "
+        f"{e(c['to'])}</td><td>{e(c['first_after'])}</td><td>{e(c['confidence'])}</td></tr>"
+        for c in changes
+    )
+    table = (
+        "<h2>Changes</h2><table><tr><th>where</th><th>change</th><th>states</th>"
+        f"<th>first after (UTC)</th><th>confidence</th></tr>{listed}</table>"
+        if changes
+        else ""
+    )
+    return (
+        f"{timeline_svg(rows)}{table}<p>Its verdicts as "
+        f'<a href="/api/target?{q}&amp;format=csv">CSV</a> or '
+        f'<a href="/api/target?{q}">JSON</a>.</p>'
+    )
+
+
+def _steps(m: dict[str, Any] | None) -> str:
+    if not m:
+        return "<p>none</p>"
+    out = []
+    for q in m.get("queries", []):
+        answers = ", ".join(q.get("answers") or [])
+        out.append(f"<li>DNS {e(q.get('hostname'))} via {e(q.get('engine'))}: "
+                   f"{e(answers)} {e(q.get('failure') or '')}</li>")  # fmt: skip
+    for t in m.get("tcp_connect", []):
+        out.append(f"<li>TCP {e(t.get('ip'))}:{e(t.get('port'))}: "
+                   f"{e(t.get('failure') or 'connected')}</li>")  # fmt: skip
+    for h in m.get("tls_handshakes", []):
+        out.append(f"<li>TLS {e(h.get('address'))} SNI {e(h.get('server_name'))}: "
+                   f"{e(h.get('failure') or 'ok')}</li>")  # fmt: skip
+    for r in m.get("requests", []):
+        got = r.get("failure") or r.get("status_code")
+        out.append(f"<li>HTTP {e(r.get('url'))}: {e(got)} {e(r.get('title') or '')}</li>")
+    for t in m.get("throughput", []):
+        out.append(f"<li>throughput SNI {e(t.get('sni'))}: {e(t.get('rate_kbps'))} kbit/s "
+                   f"{e(t.get('failure') or '')}</li>")  # fmt: skip
+    return f"<ul>{''.join(out)}</ul>"
+
+
+def measurement(d: dict[str, Any]) -> str:
+    v = d.get("verdict") or {}
+    ev = v.get("evidence") or {}
+    facts = "".join(f"<tr><th>{e(k)}</th><td>{e(val)}</td></tr>" for k, val in ev.items())
+    return (
+        f'<p class="verdict" style="background:{COLOURS.get(v.get("verdict", ""), "#fff")}">'
+        f"<b>{e(v.get('verdict'))}</b> {e(v.get('method') or '')} "
+        f'rule <code id="rule">{e(v.get("rule"))}</code></p>'
+        f"<p>{e(ev.get('why') or '')}</p>"
+        f"<table>{facts}</table>"
+        f'<div class="side"><div><h2>This vantage ({e(v.get("vantage"))})</h2>'
+        f"{_steps(d.get('measurement'))}</div>"
+        f"<div><h2>The control</h2>{_steps(d.get('control'))}</div></div>"
+        f'<p><a href="/api/measurement/{quote(d["id"])}">JSON</a></p>'
+    )

@@ -1,0 +1,107 @@
+"""What the dashboard reads from a store: the latest verdicts at a time, a target's
+verdicts over time, one measurement with its control and verdict. Queries only; what
+the rows mean is for analysis/ to say."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from censorscope.records import Measurement
+from censorscope.store.database import Store, row_measurement
+
+ROW = ("target", "vantage", "country", "asn", "time", "verdict", "method", "rate_kbps", "rule",
+       "measurement_id")  # fmt: skip
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    names = [c[0] for c in cur.description]
+    out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    for r in out:
+        if isinstance(r.get("time"), datetime):
+            r["time"] = r["time"].replace(tzinfo=UTC).isoformat()
+    return out
+
+
+def overview(
+    store: Store,
+    at: datetime | None = None,
+    country: str = "",
+    asn: int | None = None,
+    domain: str = "",
+    limit: int = 5000,
+) -> list[dict[str, Any]]:
+    """Each (target, vantage)'s latest verdict at or before `at` (default: now), narrowed
+    to a country, an AS number, a domain (its subdomains too)."""
+    cond, args = ["true"], dict[str, Any]()
+    if at is not None:
+        cond.append("time <= $at")
+        args["at"] = at.astimezone(UTC).replace(tzinfo=None)
+    if country:
+        cond.append("country = $cc")
+        args["cc"] = country.upper()
+    if asn is not None:
+        cond.append("asn = $asn")
+        args["asn"] = asn
+    if domain:
+        d = domain.lower().strip(".")
+        cond.append(
+            "(lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) = $d"
+            " OR lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) LIKE $sub)"
+        )
+        args["d"], args["sub"] = d, "%." + d.replace("%", r"\%").replace("_", r"\_")
+    cur = store.db.execute(
+        f"""SELECT {", ".join(ROW)} FROM verdicts WHERE {" AND ".join(cond)}
+            QUALIFY row_number() OVER (PARTITION BY target, vantage ORDER BY time DESC) = 1
+            ORDER BY target, country, vantage LIMIT {int(limit)}""",
+        args,
+    )
+    return _rows(cur)
+
+
+def target_verdicts(store: Store, target: str, limit: int = 50_000) -> list[dict[str, Any]]:
+    """Every verdict of one target, by time."""
+    cur = store.db.execute(
+        f"SELECT {', '.join(ROW)} FROM verdicts WHERE target = ? ORDER BY time, vantage"
+        f" LIMIT {int(limit)}",
+        [target],
+    )
+    return _rows(cur)
+
+
+def measurement(store: Store, mid: str) -> dict[str, Any] | None:
+    """One stored measurement: {"measurement", "control", "verdict"} (JSON-ready), or
+    None when there is none of that id."""
+    cur = store.db.execute("SELECT * FROM measurements WHERE id = ?", [mid])
+    found = _records(cur)
+    if not found:
+        return None
+    row, m = found[0]
+    control: Measurement | None = None
+    if row.get("control_id"):
+        c = _records(store.db.execute("SELECT * FROM measurements WHERE id = ?",
+                                      [row["control_id"]]))  # fmt: skip
+        control = c[0][1] if c else None
+    latest = "SELECT * FROM verdicts WHERE measurement_id = ? ORDER BY time DESC LIMIT 1"
+    verdicts = _rows(store.db.execute(latest, [mid]))
+    verdict = verdicts[0] if verdicts else None
+    if verdict and verdict.get("evidence"):
+        verdict["evidence"] = json.loads(verdict["evidence"])
+    return {
+        "id": mid,
+        "role": row.get("role"),
+        "measurement": m.to_dict(),
+        "control": control.to_dict() if control else None,
+        "verdict": verdict,
+        "theirs": json.loads(row["theirs"]) if row.get("theirs") else None,
+    }
+
+
+def _records(cur: Any) -> list[tuple[dict[str, Any], Measurement]]:
+    names = [c[0] for c in cur.description]
+    out = []
+    for r in cur.fetchall():
+        d = dict(zip(names, r, strict=True))
+        out.append((d, row_measurement(d)))
+    return out
