@@ -7,6 +7,8 @@ import contextlib
 import csv
 import io
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import pytest
 from censorscope.dashboard.app import server as dashboard_server
 from censorscope.records import HttpRequest, Measurement, TlsHandshake, Verdict
 from censorscope.store import Store
+from tests.conftest import ROOT
 
 T0 = datetime(2022, 3, 13, 12, tzinfo=UTC)
 IG = "https://www.instagram.com/"
@@ -43,6 +46,16 @@ def fill(store: Store, hours: range) -> None:
                         evidence={"v_failure": "connection_reset"} if blocked else {})  # fmt: skip
             store.add(m, v, Measurement(IG, "control", 0, "ZZ", at))
     store.release()
+
+
+def write_elsewhere(db: Path, hours: range) -> None:
+    """fill() from another process, as a campaign would write while the dashboard reads
+    (the dashboard's connection is let go for it: store/readers.py)."""
+    code = (
+        f"from censorscope.store import Store\nfrom tests.dashboard.test_app import fill\n"
+        f"s = Store({str(db)!r})\nfill(s, range({hours.start}, {hours.stop}))\ns.close()"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
 @contextlib.contextmanager
@@ -102,6 +115,8 @@ def test_a_target_timeline_and_a_measurement_page(site: tuple[str, Path]) -> Non
         assert onsets == {("MTS", "onset"), ("Beeline", "onset")}
         page = c.get("/target", params={"url": IG}).text
         assert page.count('data-verdict="blocked"') == 2 * 9 and "<svg" in page
+        # the registry's Instagram events of those days, as dashed lines
+        assert 'class="event"' in page and "effective" in page
         blocked = next(r for r in got["verdicts"] if r["verdict"] == "blocked")
         m = c.get(f"/measurement/{blocked['measurement_id']}").text
         assert '<code id="rule">tls.failure</code>' in m and "connection_reset" in m
@@ -120,7 +135,8 @@ def test_bad_parameters_are_400_and_the_api_is_described(site: tuple[str, Path])
         assert c.get("/api/overview", params={"domain": "a" * 5000}).status_code == 400
         assert c.get("/static/../../etc/passwd").status_code == 404
         doc = c.get("/openapi.json").json()
-        assert set(doc["paths"]) == {"/api/overview", "/api/target", "/api/measurement/{mid}"}
+        assert set(doc["paths"]) == {"/api/overview", "/api/target", "/api/platforms",
+                                     "/api/measurement/{mid}"}  # fmt: skip
         assert c.get("/static/dashboard.js").headers["content-type"].startswith("text/javascript")
 
 
@@ -128,10 +144,33 @@ def test_rows_written_while_it_runs_are_served(site: tuple[str, Path]) -> None:
     url, db = site
     with httpx.Client(base_url=url, timeout=20) as c:
         assert len(c.get("/api/target", params={"url": IG}).json()["verdicts"]) == 54
-        writer = Store(db)  # another writer on the same file, while the dashboard serves
-        fill(writer, range(18, 24))
+        write_elsewhere(db, range(18, 24))  # while the dashboard holds the store
         assert len(c.get("/api/target", params={"url": IG}).json()["verdicts"]) == 72
-        writer.close()
         started = time.monotonic()
         assert c.get("/api/overview").status_code == 200
         assert time.monotonic() - started < 5
+
+
+def test_platforms_measured_whole_are_on_the_first_screen(tmp_path: Path) -> None:
+    from censorscope.inputs.platforms import shipped
+
+    db = tmp_path / "p.duckdb"
+    store = Store(db)
+    for h in (0, 12):
+        at = T0 + timedelta(hours=h)
+        for e in shipped()["instagram"].endpoints:
+            blocked = h == 12
+            store.add(Measurement(e.url, "MTS", 8359, "RU", at),
+                      Verdict(e.url, "MTS", 8359, "RU", at, "blocked" if blocked else "accessible",
+                              "tls" if blocked else None))  # fmt: skip
+    store.close()
+    with serving(db) as url, httpx.Client(base_url=url, timeout=20) as c:
+        now = c.get("/api/platforms").json()
+        assert [(p["platform"], p["verdict"], p["rule"]) for p in now] == [
+            ("instagram", "blocked", "platform.blocked")
+        ]
+        before = c.get("/api/platforms", params={"time": "2022-03-13T18:00"}).json()
+        assert [p["verdict"] for p in before] == ["accessible"]
+        page = c.get("/").text
+        assert page.index('id="platforms"') < page.index('id="overview"')
+        assert "website, api, media blocked by TLS" in page

@@ -7,18 +7,28 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from censorscope.store import Store
+from tests.dashboard.test_app import IG, fill, serving
+
+# another process writes one more verdict: MTS accessible again
+LATER = """
+from datetime import UTC, datetime
 from censorscope.records import Measurement, Verdict
 from censorscope.store import Store
-from tests.dashboard.test_app import IG, T0, fill, serving
-
+at, ig = datetime(2022, 3, 14, 18, tzinfo=UTC), "https://www.instagram.com/"
+s = Store({db!r})
+s.add(Measurement(ig, "MTS", 8359, "RU", at), Verdict(ig, "MTS", 8359, "RU", at, "accessible"))
+s.close()
+"""
 DRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -75,11 +85,7 @@ def test_click_from_a_red_cell_to_its_evidence(tmp_path: Path, browser: Any) -> 
 
         # live: the latest view changes while another process writes
         d.get(f"{url}/")
-        writer = Store(db)
-        at = T0 + timedelta(hours=30)
-        writer.add(Measurement(IG, "MTS", 8359, "RU", at),
-                   Verdict(IG, "MTS", 8359, "RU", at, "accessible", rule="ok"))  # fmt: skip
-        writer.close()
+        subprocess.run([sys.executable, "-c", LATER.format(db=str(db))], check=True, timeout=120)
         mts = 1 + [th.text.split("\n")[0] for th in d.find_elements(
             By.CSS_SELECTOR, "#overview thead th")][1:].index("MTS")  # fmt: skip
         cell = f"#overview tbody tr td:nth-child({mts + 1}) a"

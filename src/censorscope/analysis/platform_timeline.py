@@ -7,7 +7,7 @@ website, api, media blocked by TLS". Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from censorscope.analysis.platforms import RESTRICTED, platform_verdict
 from censorscope.analysis.timeline import detect
@@ -26,6 +26,21 @@ from censorscope.records import (
 ROUND = timedelta(hours=1)
 # vantages of a country whose changes are one event when this close
 SLACK = timedelta(hours=1)
+
+
+def names_of(platform: Platform) -> list[str]:
+    """The host names (or addresses) of a platform's endpoints: what to read its
+    endpoints' and its content's verdicts by."""
+    return sorted({Target(e.url).hostname for e in platform.endpoints})
+
+
+def latest(rounds: Sequence[PlatformVerdict], at: datetime | None = None) -> list[PlatformVerdict]:
+    """Each platform's latest verdict from each vantage at or before `at`."""
+    out: dict[tuple[str, str], PlatformVerdict] = {}
+    for r in sorted(rounds, key=lambda r: r.time):
+        if at is None or r.time <= at:
+            out[(r.platform, r.vantage)] = r
+    return list(out.values())
 
 
 def platform_rounds(

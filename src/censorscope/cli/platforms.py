@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from rich.table import Table
 
 from censorscope.analysis.platform_timeline import (
+    names_of,
     platform_changes,
     platform_events,
     platform_rounds,
@@ -51,8 +52,7 @@ def history(
     country, per vantage, and the platform verdicts of every round they come from."""
     rounds: list[PlatformVerdict] = []
     for p in platforms:
-        names = sorted({Target(e.url).hostname for e in p.endpoints})
-        rounds += platform_rounds(p, store.verdicts_on(names))
+        rounds += platform_rounds(p, store.verdicts_on(names_of(p)))
     per_vantage = platform_changes(rounds)
     return platform_events(per_vantage, rounds), per_vantage, rounds
 

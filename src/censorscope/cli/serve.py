@@ -7,12 +7,13 @@ import socket
 
 from rich.console import Console
 
-from censorscope.cli.options import Command, add_db, existing_store, hostport_arg
+from censorscope.cli.options import Command, add_db, add_events, existing_store, hostport_arg
 from censorscope.errors import InputError
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
     add_db(p)
+    add_events(p)
     p.add_argument(
         "--listen",
         type=hostport_arg(8000),
@@ -35,7 +36,7 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     sock.listen(256)
     err.print(f"dashboard on http://{host}:{sock.getsockname()[1]}/ (store {args.db});"
               " Ctrl-C stops it")  # fmt: skip
-    server(args.db).run(sockets=[sock])
+    server(args.db, args.events).run(sockets=[sock])
     return 0
 
 

@@ -3,23 +3,27 @@
 Pages: `/` (targets x vantages at a time, coloured by verdict; live), `/target?url=`
 (its timeline and changes), `/measurement/{id}` (verdict, rule, every step, the control
 beside it). The JSON API behind them (`/api/...`, CSV with `format=csv`) is described at
-`/openapi.json`. Every request opens the store read-only and lets go of it at once, so
-writers (a campaign, `measure --every`, an import) and the dashboard share one store:
-what they write appears at the next request, and neither fails on DuckDB's lock.
+`/openapi.json`. Requests read through one read-only connection that is let go whenever a
+writer waits (store/readers.py), so writers (a campaign, `measure --every`, an import)
+and the dashboard share one store: what they write appears at the next request, and
+neither fails on DuckDB's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,10 +31,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from censorscope.analysis.timeline import SILENT, find_changes, series
+from censorscope.analysis.platform_timeline import latest, names_of, platform_rounds
+from censorscope.analysis.timeline import detect, label
 from censorscope.dashboard import pages
 from censorscope.errors import StoreError
+from censorscope.inputs.events import load_events
+from censorscope.inputs.platforms import shipped
 from censorscope.store import Store, views
+from censorscope.store.readers import SharedReader
 
 MAX_PARAM = 512  # characters of a query parameter
 CACHED = 512  # answers kept for a store that has not changed
@@ -61,6 +69,13 @@ OPENAPI: dict[str, Any] = {
             "parameters": [_p("url", "the target", required=True), _FORMAT],
             "responses": {"200": {"description": '{"verdicts": rows, "changes": [...]};'
                                                  " the verdicts alone with format=csv"}},
+        }},
+        "/api/platforms": {"get": {
+            "summary": "Each platform's latest verdict from each vantage at a time (the"
+                       " known platforms whose endpoints were all measured)",
+            "parameters": [_p("time", "ISO 8601, UTC (default: now)")],
+            "responses": {"200": {"description": "platform verdicts: platform, vantage,"
+                                                 " country, time, verdict, roles, rule, why"}},
         }},
         "/api/measurement/{mid}": {"get": {
             "summary": "One measurement with its control and its verdict (rule, evidence)",
@@ -101,13 +116,19 @@ def _filters(request: Request) -> dict[str, Any]:
     }
 
 
-def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Response:
+def _csv_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> bytes:
     out = io.StringIO()
     w = csv.DictWriter(out, columns, extrasaction="ignore")
     w.writeheader()
     w.writerows(rows)
-    name = {"Content-Disposition": 'attachment; filename="censorscope.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=name)
+    return out.getvalue().encode()
+
+
+def _answer(body: bytes, fmt: str | None) -> Response:
+    if fmt == "csv":
+        name = {"Content-Disposition": 'attachment; filename="censorscope.csv"'}
+        return Response(body, media_type="text/csv; charset=utf-8", headers=name)
+    return Response(body, media_type="application/json")
 
 
 def version(db: str) -> tuple[int, ...]:
@@ -122,12 +143,15 @@ def version(db: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def make_app(db: str) -> Starlette:
-    # a DuckDB connection costs ~20 ms to open, and the store is opened for each read (so
-    # writers get their turn): answers are kept until a writer changes the file, and at
-    # most two reads run at once (two cores; more only queue inside DuckDB)
+def make_app(db: str, events: str | None = None) -> Starlette:
+    """`events`: the registry whose events the timelines mark (default: the shipped one)."""
+    registry = load_events(events) if events else load_events()
+    # one read-only connection, let go whenever a writer waits (store/readers.py); answers
+    # kept until a writer changes the file; at most two reads at once (two cores: more
+    # only queue inside DuckDB)
     cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
     reads, guard = threading.BoundedSemaphore(2), threading.Lock()
+    shared = SharedReader(db)
 
     def read(key: tuple[Any, ...], fn: Callable[[Store], Any]) -> Any:
         full = (*key, version(db))
@@ -135,7 +159,7 @@ def make_app(db: str) -> Starlette:
             if full in cache:
                 cache.move_to_end(full)
                 return cache[full]
-        with reads, Store(db, read_only=True, wait=20) as store:
+        with reads, shared.store() as store:
             got = fn(store)
         with guard:
             cache[full] = got
@@ -146,21 +170,38 @@ def make_app(db: str) -> Starlette:
     async def query(key: tuple[Any, ...], fn: Callable[[Store], Any]) -> Any:
         return await run_in_threadpool(read, key, fn)
 
+    def encoded(fmt: str | None, columns: tuple[str, ...] = views.ROW) -> Callable[[Any], bytes]:
+        # the answer as sent, kept in the cache: encoding thousands of rows again for
+        # every reader cost more than reading them
+        if fmt == "csv":
+            return lambda rows: _csv_bytes(rows, columns)
+        return orjson.dumps
+
     async def api_overview(request: Request) -> Response:
         """Each target's latest verdict from each vantage at a time (OPENAPI says more)."""
-        f = _filters(request)
-        rows = await query(("overview", *f.values()), lambda s: views.overview(s, **f))
-        if request.query_params.get("format") == "csv":
-            return _csv(rows, views.ROW)
-        return JSONResponse(rows)
+        f, fmt = _filters(request), request.query_params.get("format")
+        enc = encoded(fmt)
+        body = await query(("overview-api", *f.values(), fmt),
+                           lambda s: enc(views.overview(s, **f)))  # fmt: skip
+        return _answer(body, fmt)
+
+    async def api_platforms(request: Request) -> Response:
+        """Each measured platform's latest verdict from each vantage at a time."""
+        at = _filters(request)["at"]
+        body = await query(("platforms-api", at), lambda s: orjson.dumps(_platforms(s, at)))
+        return _answer(body, None)
 
     async def api_target(request: Request) -> Response:
         """Every verdict of one target over time, and the changes found in them."""
-        url = _param(request, "url")
-        rows, changes = await query(("target", url), lambda s: _target(s, url))
-        if request.query_params.get("format") == "csv":
-            return _csv(rows, views.ROW)
-        return JSONResponse({"verdicts": rows, "changes": changes})
+        url, fmt = _param(request, "url"), request.query_params.get("format")
+
+        def answer(s: Store) -> bytes:
+            rows, changes = _target(s, url)
+            if fmt == "csv":
+                return _csv_bytes(rows, views.ROW)
+            return orjson.dumps({"verdicts": rows, "changes": changes})
+
+        return _answer(await query(("target-api", url, fmt), answer), fmt)
 
     async def api_measurement(request: Request) -> Response:
         """One measurement with its control and its verdict."""
@@ -173,16 +214,21 @@ def make_app(db: str) -> Starlette:
     async def home(request: Request) -> Response:
         f = _filters(request)
         rows = await query(("overview", *f.values()), lambda s: views.overview(s, **f))
+        judged = await query(("platforms", f["at"]), lambda s: _platforms(s, f["at"]))
         keys = ("time", "country", "asn", "domain")
         q = {k: _param(request, k) for k in keys}
         live = "" if q["time"] else "/api/overview?" + str(request.query_params)
         title = f"Verdicts at {q['time'] or 'the latest time'}"
-        return HTMLResponse(pages.page(title, pages.overview(rows, q), refresh=live))
+        body = pages.platforms(judged) + pages.overview(rows, q)
+        return HTMLResponse(pages.page(title, body, refresh=live))
 
     async def target_page(request: Request) -> Response:
         url = _param(request, "url")
         rows, changes = await query(("target", url), lambda s: _target(s, url))
-        return HTMLResponse(pages.page(url or "no target", pages.target(url, rows, changes)))
+        host = urlsplit(url).hostname or ""
+        about = [ev for ev in registry if host and ev.about(host)]
+        body = pages.target(url, rows, changes, about)
+        return HTMLResponse(pages.page(url or "no target", body))
 
     async def measurement_page(request: Request) -> Response:
         mid = request.path_params["mid"][:64]
@@ -209,13 +255,22 @@ def make_app(db: str) -> Starlette:
         return JSONResponse({"error": f"the store is busy or unreadable: {exc}"}, 503,
                             headers={"Retry-After": "5"})  # fmt: skip
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            shared.close()  # before the interpreter goes: DuckDB's threads end first
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", home),
             Route("/target", target_page),
             Route("/measurement/{mid}", measurement_page),
             Route("/api/overview", api_overview),
             Route("/api/target", api_target),
+            Route("/api/platforms", api_platforms),
             Route("/api/measurement/{mid}", api_measurement),
             Route("/openapi.json", openapi),
             Route("/static/{name}", static),
@@ -224,21 +279,46 @@ def make_app(db: str) -> Starlette:
     )
 
 
+def _platforms(store: Store, at: datetime | None) -> list[dict[str, Any]]:
+    """The known platforms whose endpoints were all measured: each one's latest verdict
+    from each vantage at `at`."""
+    targets = store.targets()
+    out = []
+    for p in shipped().values():
+        if not all(e.url in targets for e in p.endpoints):
+            continue
+        for r in latest(platform_rounds(p, store.verdicts_on(names_of(p))), at):
+            d = r.to_dict()
+            del d["endpoints"], d["content"]  # the overview's; each URL has its own row
+            out.append(d)
+    return out
+
+
 def _target(store: Store, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The target's verdicts, and the changes the timeline's detector finds in them (from
+    the rows already read, as `timeline` finds them from the store)."""
     rows = views.target_verdicts(store, url)
-    changes = find_changes(series(store.verdict_rows("vantage", url, SILENT))) if rows else []
+    per: dict[str, tuple[list[datetime], list[str | None]]] = {}
+    for r in rows:
+        state = label(r["verdict"], r["method"])
+        if state is not None:
+            times, labels = per.setdefault(r["vantage"], ([], []))
+            times.append(datetime.fromisoformat(r["time"]))
+            labels.append(state)
+    names = [(f"{url} @ {v}", url, v) for v in per]
+    changes = detect(names, [t for t, _ in per.values()], [lb for _, lb in per.values()])
     return rows, [c.to_dict() for c in changes]
 
 
-def server(db: str) -> uvicorn.Server:
+def server(db: str, events: str | None = None) -> uvicorn.Server:
     """The dashboard's server, with its limits: 64 connections and requests at once (503
     beyond), 5 s idle keep-alive, request heads up to 16 KiB, no access log (it would
     hold readers' addresses). Run it with `.run(sockets=[...])` or `.serve()`."""
     config = uvicorn.Config(
-        make_app(db),
+        make_app(db, events),
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on",
         limit_concurrency=64,
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,

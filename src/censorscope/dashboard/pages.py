@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from censorscope.analysis.timeline import COLOURS, drawn_for
+from censorscope.records import Event
 
 
 def e(x: object) -> str:
@@ -34,6 +35,32 @@ def _cell(r: dict[str, Any]) -> str:
         f'<td class="v" style="background:{COLOURS.get(verdict, "#fff")}">'
         f'<a href="/measurement/{quote(str(r.get("measurement_id") or ""))}" '
         f'title="{e(r.get("rule"))} at {e(r.get("time"))}">{e(text)}</a></td>'
+    )
+
+
+def platforms(judged: Sequence[dict[str, Any]]) -> str:
+    """Platforms x vantages, each cell the platform verdict and its roles."""
+    if not judged:
+        return ""
+    vantages = sorted({(j["country"], j["vantage"]) for j in judged})
+    by = {(j["platform"], j["vantage"]): j for j in judged}
+    names = sorted({j["platform"] for j in judged})
+    head = "".join(f"<th>{e(v)}<br><small>{e(c)}</small></th>" for c, v in vantages)
+    rows = []
+    for n in names:
+        cells = []
+        for _, v in vantages:
+            j = by.get((n, v))
+            if j is None:
+                cells.append("<td></td>")
+                continue
+            colour = COLOURS.get(j["verdict"], "#f48fb1")  # partly restricted: pink
+            cells.append(f'<td class="v" style="background:{colour}" title="{e(j["rule"])}">'
+                         f"{e(j['verdict'])}<br><small>{e(j['why'])}</small></td>")  # fmt: skip
+        rows.append(f"<tr><th>{e(n)}</th>{''.join(cells)}</tr>")
+    return (
+        f'<h2>Platforms</h2><table id="platforms"><thead><tr><th>platform</th>{head}</tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table><h2>Targets</h2>"
     )
 
 
@@ -73,9 +100,12 @@ def overview(rows: Sequence[dict[str, Any]], query: dict[str, str]) -> str:
     return f'<form method="get" action="/">{fields}<button>show</button></form>{downloads}{table}'
 
 
-def timeline_svg(rows: Sequence[dict[str, Any]], width: int = 1000) -> str:
+def timeline_svg(
+    rows: Sequence[dict[str, Any]], events: Sequence[Event] = (), width: int = 1000
+) -> str:
     """Vantages x time; a bar per verdict over the time it was observed (gaps stay
-    gaps), linked to its measurement, its rule in the tooltip."""
+    gaps), linked to its measurement, its rule in the tooltip; the registry's events
+    about the target as dashed lines, their source in the tooltip."""
     if not rows:
         return "<p>No verdicts.</p>"
     times = [datetime.fromisoformat(r["time"]) for r in rows]
@@ -102,6 +132,15 @@ def timeline_svg(rows: Sequence[dict[str, Any]], width: int = 1000) -> str:
                 f'height="{row_h - 4}" fill="{colour}"><title>{e(tip)}</title></rect></a>'
             )
     height = len(vantages) * row_h + 24
+    for ev in events:
+        at = ev.time.astimezone(lo.tzinfo) if lo.tzinfo else ev.time
+        if lo <= at <= lo + total:
+            x = left + (at - lo).total_seconds() * scale
+            parts.append(
+                f'<line class="event" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 20}" '
+                f'stroke="#000" stroke-dasharray="4 3"><title>{e(ev.kind)} {e(ev.time)}: '
+                f"{e(ev.source)}</title></line>"
+            )
     axis = (
         f'<text x="{left}" y="{height - 6}" font-size="11">{lo:%Y-%m-%d %H:%M}</text>'
         f'<text x="{width - 10}" y="{height - 6}" font-size="11" text-anchor="end">'
@@ -116,7 +155,12 @@ def timeline_svg(rows: Sequence[dict[str, Any]], width: int = 1000) -> str:
     )
 
 
-def target(url: str, rows: Sequence[dict[str, Any]], changes: Sequence[dict[str, Any]]) -> str:
+def target(
+    url: str,
+    rows: Sequence[dict[str, Any]],
+    changes: Sequence[dict[str, Any]],
+    events: Sequence[Event] = (),
+) -> str:
     q = urlencode({"url": url})
     listed = "".join(
         f"<tr><td>{e(c['where'])}</td><td>{e(c['kind'])}</td><td>{e(c['from'])} &rarr; "
@@ -130,7 +174,7 @@ def target(url: str, rows: Sequence[dict[str, Any]], changes: Sequence[dict[str,
         else ""
     )
     return (
-        f"{timeline_svg(rows)}{table}<p>Its verdicts as "
+        f"{timeline_svg(rows, events)}{table}<p>Its verdicts as "
         f'<a href="/api/target?{q}&amp;format=csv">CSV</a> or '
         f'<a href="/api/target?{q}">JSON</a>.</p>'
     )

@@ -45,6 +45,7 @@ _STEPS = ("queries", "tcp_connect", "tls_handshakes", "requests", "throughput")
 BULK_CHECKPOINT = "192MB"  # of log between checkpoints while importing
 BULK_MEMORY = "192MB"  # DuckDB's share of memory while importing (the rest spills to disk)
 LOCK_WAIT = 60.0  # seconds a store waits for another process to let go of the file
+WAITING = ".writer-waiting"  # beside the store while a writer waits (readers let go)
 STORED_BODY = 1024  # characters of a body kept, as the probe keeps (records.HttpRequest)
 # the columns rows are written to, in the order of the row tuples, with their Arrow types
 _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
@@ -312,11 +313,14 @@ class Store:
         origin: str = "",
         read_only: bool = False,
         wait: float = LOCK_WAIT,
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
+        """`connection`: read through one opened elsewhere (a cursor of a shared reader),
+        which this store neither opens nor closes."""
         self.path = str(path)
-        self.read_only, self.wait = read_only, wait
-        self._db: duckdb.DuckDBPyConnection | None = None
-        self._schema_done = read_only
+        self.read_only, self.wait = read_only or connection is not None, wait
+        self._db: duckdb.DuckDBPyConnection | None = connection
+        self._schema_done = self.read_only
         if self.path != ":memory:" and not read_only:
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -343,19 +347,28 @@ class Store:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         deadline, pause = time.monotonic() + self.wait, 0.01
-        while True:
-            try:
-                db = duckdb.connect(self.path, read_only=self.read_only)
-                break
-            except duckdb.IOException as exc:
-                locked = "lock" in str(exc).lower()
-                if not locked or time.monotonic() >= deadline:
-                    why = " (another process kept it longer than the wait)" if locked else ""
-                    raise StoreError(f"{self.path}: cannot open the store: {exc}{why}") from exc
-                time.sleep(pause)
-                pause = min(pause * 2, 0.2)
-            except (duckdb.Error, OSError) as exc:
-                raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        marker = Path(self.path + WAITING)
+        try:
+            while True:
+                try:
+                    db = duckdb.connect(self.path, read_only=self.read_only)
+                    break
+                except duckdb.IOException as exc:
+                    locked = "lock" in str(exc).lower()
+                    if not locked or time.monotonic() >= deadline:
+                        why = " (another process kept it longer than the wait)" if locked else ""
+                        raise StoreError(f"{self.path}: cannot open the store: {exc}{why}") from exc
+                    if not self.read_only:  # a writer waits: long-lived readers let go
+                        with contextlib.suppress(OSError):
+                            marker.touch()
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.2)
+                except (duckdb.Error, OSError) as exc:
+                    raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
+        finally:
+            if not self.read_only:
+                with contextlib.suppress(OSError):
+                    marker.unlink(missing_ok=True)
         try:
             db.execute("SET enable_progress_bar = false")  # ours only, on our terminal
             if not self._schema_done:
