@@ -43,6 +43,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-concurrent", type=positive_int, default=32,
                    help="measurements at once, all clients together (503 beyond)")  # fmt: skip
     p.add_argument("--rate", type=float, default=2.0, help="requests a second per client")
+    p.add_argument("--client-concurrent", type=positive_int, default=4,
+                   help="requests at once per client (429 beyond)")  # fmt: skip
     add_network(p, "UDP resolver (default: system)")
     p.add_argument("--timeout", type=positive_seconds, default=10.0, help="per step, seconds")
 
@@ -67,7 +69,9 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
         token=token,
         throughput_port=args.throughput_port,
         max_concurrent=args.max_concurrent,
-        limits=ClientLimits(rate=args.rate, burst=max(1.0, 10 * args.rate)),
+        limits=ClientLimits(
+            rate=args.rate, burst=max(1.0, 10 * args.rate), concurrent=args.client_concurrent
+        ),
     )
     host, port = args.listen
     cert = (args.cert, args.key) if args.cert else None
