@@ -192,15 +192,41 @@ def _steps(m: dict[str, Any] | None) -> str:
         out.append(f"<li>TCP {e(t.get('ip'))}:{e(t.get('port'))}: "
                    f"{e(t.get('failure') or 'connected')}</li>")  # fmt: skip
     for h in m.get("tls_handshakes", []):
+        reads = h.get("reads") or []
+        said = ", ".join(f"{b} B at {t:.2f} s" for t, b in reads[:8])
+        more = f" (+{len(reads) - 8} more)" if len(reads) > 8 else ""
         out.append(f"<li>TLS {e(h.get('address'))} SNI {e(h.get('server_name'))}: "
-                   f"{e(h.get('failure') or 'ok')}</li>")  # fmt: skip
+                   f"{e(h.get('failure') or 'ok')}"
+                   + (f"<br><small>handshake reads: {e(said)}{more}</small>" if reads else "")
+                   + "</li>")  # fmt: skip
     for r in m.get("requests", []):
         got = r.get("failure") or r.get("status_code")
         out.append(f"<li>HTTP {e(r.get('url'))}: {e(got)} {e(r.get('title') or '')}</li>")
     for t in m.get("throughput", []):
-        out.append(f"<li>throughput SNI {e(t.get('sni'))}: {e(t.get('rate_kbps'))} kbit/s "
-                   f"{e(t.get('failure') or '')}</li>")  # fmt: skip
+        rate = t.get("rate_kbps") or 0
+        out.append(f"<li>throughput SNI {e(t.get('sni'))}: {rate:.0f} kbit/s, "
+                   f"{e(t.get('bytes'))} B in {t.get('seconds') or 0:.2f} s "
+                   f"{e(t.get('failure') or '')}"
+                   f"{samples_svg(t.get('samples') or [])}</li>")  # fmt: skip
     return f"<ul>{''.join(out)}</ul>"
+
+
+def samples_svg(samples: Sequence[Sequence[float]], width: int = 320, height: int = 60) -> str:
+    """Bytes received over time (a policer's bursts and stalls, a shaper's straight line),
+    as a small line chart."""
+    if len(samples) < 2:
+        return ""
+    t_max = max(float(t) for t, _ in samples) or 1.0
+    b_max = max(float(b) for _, b in samples) or 1.0
+    xs = [float(t) / t_max * (width - 4) + 2 for t, _ in samples]
+    ys = [height - 2 - float(b) / b_max * (height - 4) for _, b in samples]
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    return (
+        f'<br><svg class="samples" width="{width}" height="{height}" role="img">'
+        f'<rect width="{width}" height="{height}" fill="#fafafa" stroke="#ddd"/>'
+        f'<polyline points="{points}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
+        f"<title>{int(b_max)} bytes in {t_max:.2f} s</title></svg>"
+    )
 
 
 def measurement(d: dict[str, Any]) -> str:
