@@ -15,16 +15,15 @@ import asyncio
 import random
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from censorscope.dashboard.app import server as dashboard_server
 from censorscope.inputs.scenario import load_scenario
 from censorscope.probe.rounds import lab_targets
 from censorscope.records import Measurement, Verdict
@@ -55,15 +54,24 @@ def build(db: Path, want: int = 46_000) -> list[str]:
     return targets
 
 
-def serve(db: Path) -> tuple[str, Any, threading.Thread]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(256)
-    server = dashboard_server(str(db))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    time.sleep(0.5)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+def serve(db: Path) -> tuple[str, subprocess.Popen]:
+    """`censorscope serve` as its own process, as deployed (clients in this one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [sys.executable, "-m", "censorscope.cli", "serve", "--db", str(db),
+           "--listen", f"127.0.0.1:{port}"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/openapi.json", timeout=1)
+            return url, proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the dashboard did not start")
 
 
 async def clients(url: str, targets: list[str], n: int = 20, each: int = 25) -> list[float]:
@@ -115,12 +123,12 @@ def main() -> None:
         with Store(db, read_only=True) as s:
             n = s.db.execute("SELECT count(*) FROM verdicts").fetchone()
         base = direct(db, targets)
-        url, server, thread = serve(db)
+        url, server = serve(db)
         try:
             took = asyncio.run(clients(url, targets))
         finally:
-            server.should_exit = True
-            thread.join(10)
+            server.terminate()
+            server.wait(10)
     took.sort()
     p95 = took[int(0.95 * (len(took) - 1))]
     print(f"store: {n[0] if n else 0} verdicts, {len(targets)} targets")
