@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from censorscope.dashboard.app import server as dashboard_server
-from censorscope.records import HttpRequest, Measurement, TlsHandshake, Verdict
+from censorscope.records import HttpRequest, Measurement, Throughput, TlsHandshake, Verdict
 from censorscope.store import Store
 from tests.conftest import ROOT
 
@@ -41,6 +41,10 @@ def fill(store: Store, hours: range) -> None:
             m.tls_handshakes.append(TlsHandshake("127.10.0.11:443", "www.instagram.com", reset))
             if not blocked:
                 m.requests.append(HttpRequest(IG, status_code=200, title="Instagram"))
+            if cc == "DE":  # a transfer to draw (bytes over time)
+                samples = [(0.1 * k, 4000 * k) for k in range(1, 21)]
+                m.throughput.append(Throughput("www.instagram.com", "127.10.0.11:443", 80000,
+                                               2.0, 320.0, samples=samples))  # fmt: skip
             v = Verdict(IG, isp, asn, cc, at, "blocked" if blocked else "accessible",
                         "tls" if blocked else None, rule="tls.failure" if blocked else "ok",
                         evidence={"v_failure": "connection_reset"} if blocked else {})  # fmt: skip

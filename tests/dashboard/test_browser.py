@@ -94,6 +94,15 @@ def test_click_from_a_red_cell_to_its_evidence(tmp_path: Path, browser: Any) -> 
         )
 
         link = d.find_element(By.LINK_TEXT, "CSV").get_attribute("href")
+        # a transfer on a measurement page: the vendored chart library draws it
+        heads = d.find_elements(By.CSS_SELECTOR, "#overview thead th")
+        de = 1 + [th.text.split("\n")[0] for th in heads][1:].index("Vodafone DE")
+        cell = d.find_element(By.CSS_SELECTOR, f"#overview tbody tr td:nth-child({de + 1}) a")
+        d.get(cell.get_attribute("href"))
+        WebDriverWait(d, 10).until(
+            lambda drv: drv.find_elements(By.CSS_SELECTOR, ".tp-chart canvas")
+        )
+        assert not d.find_elements(By.CSS_SELECTOR, "svg.samples")  # replaced by the chart
         rows = list(csv.DictReader(io.StringIO(httpx.get(link, timeout=20).text)))
         assert {(r["vantage"], r["verdict"]) for r in rows} == {
             ("MTS", "accessible"),

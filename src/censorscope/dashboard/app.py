@@ -42,7 +42,13 @@ from censorscope.store.readers import SharedReader
 
 MAX_PARAM = 512  # characters of a query parameter
 CACHED = 512  # answers kept for a store that has not changed
-_STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+_STATIC = {
+    "dashboard.css": "text/css",
+    "dashboard.js": "text/javascript",
+    "uplot.iife.min.js": "text/javascript",
+    "uplot.min.css": "text/css",
+    "uplot.LICENSE": "text/plain",
+}
 
 
 def _p(name: str, what: str, where: str = "query", required: bool = False) -> dict[str, Any]:
@@ -236,7 +242,7 @@ def make_app(db: str, events: str | None = None) -> Starlette:
         if d is None:
             return HTMLResponse(pages.page("No such measurement", ""), 404)
         title = f"{d['measurement']['input']} from {d['measurement']['vantage']}"
-        return HTMLResponse(pages.page(title, pages.measurement(d)))
+        return HTMLResponse(pages.page(title, pages.measurement(d), charts=True))
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]

@@ -5,6 +5,7 @@ timeline is an SVG drawn here: each verdict only over the time it was observed
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +19,15 @@ def e(x: object) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def page(title: str, body: str, refresh: str = "") -> str:
-    """A whole page; `refresh`: the API URL the overview polls for new rows (live)."""
+def page(title: str, body: str, refresh: str = "", charts: bool = False) -> str:
+    """A whole page; `refresh`: the API URL the overview polls for new rows (live);
+    `charts`: with the vendored chart library (uPlot, data/web/VENDORED)."""
     live = f' data-live="{e(refresh)}"' if refresh else ""
+    lib = ('<link rel="stylesheet" href="/static/uplot.min.css">'
+           '<script src="/static/uplot.iife.min.js"></script>') if charts else ""  # fmt: skip
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>{e(title)} - censorscope</title>
-<link rel="stylesheet" href="/static/dashboard.css"></head>
+<link rel="stylesheet" href="/static/dashboard.css">{lib}</head>
 <body{live}><nav><a href="/">censorscope</a></nav><h1>{e(title)}</h1>{body}
 <script src="/static/dashboard.js"></script></body></html>"""
 
@@ -221,8 +225,12 @@ def samples_svg(samples: Sequence[Sequence[float]], width: int = 320, height: in
     xs = [float(t) / t_max * (width - 4) + 2 for t, _ in samples]
     ys = [height - 2 - float(b) / b_max * (height - 4) for _, b in samples]
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    data = json.dumps([[round(float(t), 4), int(b)] for t, b in samples])
+    # the SVG for a browser without scripts; dashboard.js puts an interactive chart
+    # (uPlot: the cursor reads time and bytes) in its place
     return (
-        f'<br><svg class="samples" width="{width}" height="{height}" role="img">'
+        f'<br><span class="tp-chart" data-samples="{e(data)}"></span>'
+        f'<svg class="samples" width="{width}" height="{height}" role="img">'
         f'<rect width="{width}" height="{height}" fill="#fafafa" stroke="#ddd"/>'
         f'<polyline points="{points}" fill="none" stroke="#1565c0" stroke-width="1.5"/>'
         f"<title>{int(b_max)} bytes in {t_max:.2f} s</title></svg>"

@@ -34,3 +34,24 @@
   }
   setInterval(refresh, 5000);
 })();
+
+// Transfers on a measurement page: bytes received over time, interactive (uPlot, vendored
+// in /static: data/web/VENDORED), in place of the static SVG drawn for pages without
+// scripts.
+(function () {
+  if (typeof uPlot === "undefined") return;
+  for (const el of document.querySelectorAll(".tp-chart")) {
+    const samples = JSON.parse(el.dataset.samples || "[]");
+    if (samples.length < 2) continue;
+    const data = [samples.map(s => s[0]), samples.map(s => s[1])];
+    const opts = {
+      width: 420, height: 160,
+      scales: {x: {time: false}},
+      axes: [{label: "seconds"}, {label: "bytes", size: 70}],
+      series: [{label: "s"}, {label: "bytes", stroke: "#1565c0", width: 1.5}],
+    };
+    new uPlot(opts, data, el);
+    const svg = el.nextElementSibling;
+    if (svg && svg.classList.contains("samples")) svg.remove();
+  }
+})();
