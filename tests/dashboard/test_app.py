@@ -178,3 +178,39 @@ def test_platforms_measured_whole_are_on_the_first_screen(tmp_path: Path) -> Non
         page = c.get("/").text
         assert page.index('id="platforms"') < page.index('id="overview"')
         assert "website, api, media blocked by TLS" in page
+
+
+def test_a_campaign_writes_while_the_dashboard_serves(tmp_path: Path) -> None:
+    from tests.store.test_sharing import SCENARIO
+
+    db, scenario = tmp_path / "c.duckdb", tmp_path / "sharing.toml"
+    scenario.write_text(SCENARIO)
+    Store(db).close()
+    cmd = [sys.executable, "-m", "censorscope.cli", "lab", "campaign", str(scenario),
+           "--from", "2025-01-01T00:00Z", "--to", "2025-01-02T00:00Z", "--slots", "2",
+           "--db", str(db)]  # fmt: skip
+    with serving(db) as url, httpx.Client(base_url=url, timeout=30) as c:
+        campaign = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        seen = []
+        try:
+            while campaign.poll() is None:
+                r = c.get("/api/target", params={"url": "https://ok.test/"})
+                assert r.status_code == 200  # never a lock error
+                seen.append(len(r.json()["verdicts"]))
+                time.sleep(0.1)
+            _, err = campaign.communicate(timeout=60)
+        finally:
+            campaign.kill()
+        assert campaign.returncode == 0, err
+        made = int(err.split(" verdicts in ")[0].rsplit(" ", 1)[-1])
+        ok = c.get("/api/target", params={"url": "https://ok.test/"}).json()["verdicts"]
+        reset = c.get("/api/target", params={"url": "https://reset.test/"}).json()["verdicts"]
+    assert len(ok) + len(reset) == made == 50  # every verdict written is served
+    assert len(seen) >= 2 and seen == sorted(seen)
+
+
+def test_serve_names_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from censorscope.cli import main
+
+    assert main(["serve", "--db", str(tmp_path / "nope.duckdb")]) == 2
+    assert "no such store" in capsys.readouterr().err
