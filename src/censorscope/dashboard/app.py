@@ -261,8 +261,13 @@ def make_app(db: str, events: str | None = None) -> Starlette:
         return JSONResponse({"error": f"the store is busy or unreadable: {exc}"}, 503,
                             headers={"Retry-After": "5"})  # fmt: skip
 
+    def warm() -> None:
+        with contextlib.suppress(StoreError), shared.store() as store:
+            store.targets()  # the connection open and the catalogue read before anyone asks
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(warm)
         try:
             yield
         finally:
