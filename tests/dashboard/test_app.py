@@ -175,6 +175,10 @@ def test_platforms_measured_whole_are_on_the_first_screen(tmp_path: Path) -> Non
         ]
         before = c.get("/api/platforms", params={"time": "2022-03-13T18:00"}).json()
         assert [p["verdict"] for p in before] == ["accessible"]
+        rows = list(csv.DictReader(io.StringIO(
+            c.get("/api/platforms", params={"format": "csv"}).text)))  # fmt: skip
+        assert [(r["platform"], r["verdict"]) for r in rows] == [("instagram", "blocked")]
+        assert "media=blocked:tls" in rows[0]["roles"]
         page = c.get("/").text
         assert page.index('id="platforms"') < page.index('id="overview"')
         assert "website, api, media blocked by TLS" in page

@@ -42,6 +42,8 @@ from censorscope.store.readers import SharedReader
 
 MAX_PARAM = 512  # characters of a query parameter
 CACHED = 512  # answers kept for a store that has not changed
+PLATFORM_ROW = ("platform", "vantage", "country", "asn", "time", "verdict", "roles",
+                "rate_kbps", "rule", "why")  # fmt: skip
 _STATIC = {
     "dashboard.css": "text/css",
     "dashboard.js": "text/javascript",
@@ -79,9 +81,10 @@ OPENAPI: dict[str, Any] = {
         "/api/platforms": {"get": {
             "summary": "Each platform's latest verdict from each vantage at a time (the"
                        " known platforms whose endpoints were all measured)",
-            "parameters": [_p("time", "ISO 8601, UTC (default: now)")],
+            "parameters": [_p("time", "ISO 8601, UTC (default: now)"), _FORMAT],
             "responses": {"200": {"description": "platform verdicts: platform, vantage,"
-                                                 " country, time, verdict, roles, rule, why"}},
+                                                 " country, time, verdict, roles, rule, why"
+                                                 " (roles as role=verdict:method in CSV)"}},
         }},
         "/api/measurement/{mid}": {"get": {
             "summary": "One measurement with its control and its verdict (rule, evidence)",
@@ -193,9 +196,17 @@ def make_app(db: str, events: str | None = None) -> Starlette:
 
     async def api_platforms(request: Request) -> Response:
         """Each measured platform's latest verdict from each vantage at a time."""
-        at = _filters(request)["at"]
-        body = await query(("platforms-api", at), lambda s: orjson.dumps(_platforms(s, at)))
-        return _answer(body, None)
+        at, fmt = _filters(request)["at"], request.query_params.get("format")
+
+        def answer(s: Store) -> bytes:
+            rows = _platforms(s, at)
+            if fmt != "csv":
+                return orjson.dumps(rows)
+            flat = [{**r, "roles": " ".join(f"{k}={v}" for k, v in r["roles"].items())}
+                    for r in rows]  # fmt: skip
+            return _csv_bytes(flat, PLATFORM_ROW)
+
+        return _answer(await query(("platforms-api", at, fmt), answer), fmt)
 
     async def api_target(request: Request) -> Response:
         """Every verdict of one target over time, and the changes found in them."""

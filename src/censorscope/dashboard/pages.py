@@ -64,7 +64,9 @@ def platforms(judged: Sequence[dict[str, Any]]) -> str:
         rows.append(f"<tr><th>{e(n)}</th>{''.join(cells)}</tr>")
     return (
         f'<h2>Platforms</h2><table id="platforms"><thead><tr><th>platform</th>{head}</tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table><h2>Targets</h2>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        '<p>As <a href="/api/platforms?format=csv">CSV</a> or '
+        '<a href="/api/platforms">JSON</a>.</p><h2>Targets</h2>'
     )
 
 
