@@ -53,7 +53,7 @@ def overview(
         d = domain.lower().strip(".")
         cond.append(
             "(lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) = $d"
-            " OR lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) LIKE $sub)"
+            " OR lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) LIKE $sub ESCAPE '\\')"
         )
         args["d"], args["sub"] = d, "%." + d.replace("%", r"\%").replace("_", r"\_")
     cur = store.db.execute(
