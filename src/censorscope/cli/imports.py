@@ -36,7 +36,7 @@ from censorscope.cli import output
 from censorscope.cli.options import Command, add_db, positive_int
 from censorscope.inputs import documents
 from censorscope.records import HttpRequest, Imported, Verdict
-from censorscope.store import Store
+from censorscope.store import Store, spool
 from censorscope.store.database import arrow_table, imported_rows
 from censorscope.wire import censoredplanet as cp_format
 from censorscope.wire.ooni import FormatProblem, parse
@@ -125,8 +125,11 @@ def import_raw(
     if workers is None:
         workers = _default_workers(paths)
     chunks = _chunks(_items(paths, counts), CHUNK)
-    judge = functools.partial(_judge_chunk, tool=tool, run_id=store.run_id, lines=out is not None)
-    with _Progress(err) as tick, _few_collections(), store.bulk(), _mapper(workers) as mapper:
+    with _Progress(err) as tick, _few_collections(), store.bulk() as spooled, \
+            _mapper(workers) as mapper:  # fmt: skip
+        # the workers write their rows into the spool's folder: only counts come back
+        judge = functools.partial(_judge_chunk, tool=tool, run_id=store.run_id,
+                                  lines=out is not None, folder=spooled.folder)  # fmt: skip
         for chunk in mapper(judge, chunks):
             for p in chunk.problems:
                 counts["skipped"] += 1
@@ -135,7 +138,7 @@ def import_raw(
             for key, cls in chunk.keys:
                 peers.count(key, cls)
             deferred.extend(chunk.deferred)
-            store.add_tables(chunk.tables)
+            spooled.adopt(chunk.files)
             counts["measurements"] += chunk.judged
             counts["app"] += chunk.apps
             counts["web"] += chunk.judged - chunk.apps
@@ -163,7 +166,7 @@ class _Chunk:
     for the store; those that must wait for the hour's peers; the (ASN, hour) and
     handshake class of each measurement, for counting peers; what could not be read."""
 
-    tables: list[tuple[str, Any]] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (table, spooled file)
     judged: int = 0
     apps: int = 0
     lines: list[str] = field(default_factory=list)
@@ -172,7 +175,9 @@ class _Chunk:
     problems: list[documents.Problem] = field(default_factory=list)
 
 
-def _judge_chunk(items: list[documents.Item], tool: str, run_id: str, lines: bool) -> _Chunk:
+def _judge_chunk(
+    items: list[documents.Item], tool: str, run_id: str, lines: bool, folder: str
+) -> _Chunk:
     out = _Chunk()
     rows: list[tuple[Any, ...]] = []
     verdicts: list[tuple[Any, ...]] = []
@@ -208,10 +213,10 @@ def _judge_chunk(items: list[documents.Item], tool: str, run_id: str, lines: boo
             if lines:
                 out.lines.append(json.dumps(line(i, v), ensure_ascii=False))
     if rows:
-        out.tables = [
+        out.files = spool.write(folder, [
             ("measurements", arrow_table("measurements", rows)),
             ("verdicts", arrow_table("verdicts", verdicts)),
-        ]
+        ])  # fmt: skip
     return out
 
 

@@ -436,7 +436,7 @@ class Store:
         self._controls.clear()
 
     @contextlib.contextmanager
-    def bulk(self) -> Iterator[None]:
+    def bulk(self) -> Iterator[Spool]:
         """Many rows to come (an import): they wait in a spool on disk (store/spool.py)
         and are written at the end, also when the import is interrupted (what was judged
         is kept). DuckDB checkpoints rarely meanwhile: its checkpoint every 16 MB of log
@@ -445,7 +445,7 @@ class Store:
         self.release()  # judging takes long: others may open the store meanwhile
         spool = self._spool = Spool(self.path)
         try:
-            yield
+            yield spool
         finally:
             self._spool = None
             try:
@@ -463,18 +463,33 @@ class Store:
                 spool.close()
 
     def _append_all(self, streams: list[tuple[str, Path]]) -> None:
-        """Every spooled stream into its table, one appender (cursor) per stream at once:
-        DuckDB appends to one table from several transactions without conflict."""
+        """Every spooled file into its table, by a few appenders (cursors) at once, each
+        taking its share of the files: DuckDB appends to one table from several
+        transactions without conflict."""
         failed: list[BaseException] = []
+        # per table, two shares of its files, each one INSERT reading them in turn (an
+        # INSERT per file, of a worker's 1,000 rows, made DuckDB hold far more memory)
+        shares: list[tuple[str, list[Path]]] = []
+        for name in sorted({n for n, _ in streams}):
+            files = [p for n, p in streams if n == name]
+            shares += [(name, files[k::2]) for k in range(min(2, len(files)))]
 
-        def append(name: str, path: Path) -> None:
+        def batches(files: list[Path]) -> Iterator[pa.RecordBatch]:
+            for path in files:
+                with pa.OSFile(str(path), "rb") as source:
+                    yield from pa.ipc.open_stream(source)
+
+        def append(name: str, files: list[Path]) -> None:
             try:
-                with self.db.cursor() as cursor, pa.OSFile(str(path), "rb") as source:
-                    _insert(cursor, name, pa.ipc.open_stream(source))
+                with pa.OSFile(str(files[0]), "rb") as first:
+                    schema = pa.ipc.open_stream(first).schema
+                rows = pa.RecordBatchReader.from_batches(schema, batches(files))
+                with self.db.cursor() as cursor:
+                    _insert(cursor, name, rows)
             except BaseException as exc:  # noqa: BLE001 (raised in the caller's thread)
                 failed.append(exc)
 
-        threads = [threading.Thread(target=append, args=s) for s in streams]
+        threads = [threading.Thread(target=append, args=s) for s in shares]
         for t in threads:
             t.start()
         for t in threads:

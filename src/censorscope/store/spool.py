@@ -1,4 +1,5 @@
-"""Rows waiting on disk for DuckDB while an import runs.
+"""Rows waiting on disk for DuckDB while an import runs (written here, or by the
+importer's workers straight into the spool's folder: `write`).
 
 Written to DuckDB while the importer's workers judged, the rows made DuckDB's buffers
 (about 190 MB) the largest user of memory beside the workers. Spooled as compressed Arrow
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,6 +39,15 @@ class Spool:
             self._writers[path] = (sink, pa.ipc.new_stream(sink, table.schema, options=options))
         self._writers[path][1].write_table(table)
 
+    @property
+    def folder(self) -> str:
+        """Where other processes write whole files of rows (`write`), to be `adopt`ed."""
+        return self._dir.name
+
+    def adopt(self, files: list[tuple[str, str]]) -> None:
+        """(table, file) written whole in `folder` by another process."""
+        self._done.update(Path(f) for _, f in files)
+
     def streams(self) -> list[tuple[str, Path]]:
         """(table, file) of every stream written, each complete; nothing more is added."""
         self._close_writers()
@@ -52,3 +63,18 @@ class Spool:
     def close(self) -> None:
         self._close_writers()
         self._dir.cleanup()
+
+
+def write(folder: str, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, str]]:
+    """Each table into a file of its own in a spool's folder, from any process (an
+    importer's worker): the rows need not travel back through the parent. Returns
+    (table, file) for `Spool.adopt`."""
+    out = []
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    for name, table in tables:
+        path = os.path.join(folder, f"{name}.{uuid.uuid4().hex}.arrows")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema,
+                                                              options=options) as w:  # fmt: skip
+            w.write_table(table)
+        out.append((name, path))
+    return out
