@@ -10,8 +10,8 @@
     +-- HelperError             the control helper answered badly or not at all
     +-- AlertError              an alert could not be delivered (censorscope.cli.alerts)
     +-- BadRequest              a client sent a server of ours no valid request within its
-                                limits (net.httpserve answers it with `status`; never a
-                                user's error)
+                                limits (net.httpserve and the dashboard answer it with
+                                `status`; never a user's error)
 
 Failures *observed on the network* are not exceptions: they are data (OONI failure
 strings, see `censorscope.probe.failure`) recorded in the measurement. Bytes that do not

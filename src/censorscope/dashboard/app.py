@@ -34,7 +34,7 @@ from starlette.routing import Route
 from censorscope.analysis.platform_timeline import latest, names_of, platform_rounds
 from censorscope.analysis.timeline import detect, label
 from censorscope.dashboard import pages
-from censorscope.errors import StoreError
+from censorscope.errors import BadRequest, StoreError
 from censorscope.inputs.events import load_events
 from censorscope.inputs.platforms import shipped
 from censorscope.store import Store, views
@@ -97,14 +97,10 @@ OPENAPI: dict[str, Any] = {
 }  # fmt: skip
 
 
-class BadParam(ValueError):
-    pass
-
-
 def _param(request: Request, name: str) -> str:
     value = request.query_params.get(name, "").strip()
     if len(value) > MAX_PARAM:
-        raise BadParam(f"{name}: over {MAX_PARAM} characters")
+        raise BadRequest(400, f"{name}: over {MAX_PARAM} characters")
     return value
 
 
@@ -114,9 +110,9 @@ def _filters(request: Request) -> dict[str, Any]:
     try:
         at = datetime.fromisoformat(when).replace(tzinfo=None) if when else None
     except ValueError:
-        raise BadParam("time: write it as 2022-03-14T12:00") from None
+        raise BadRequest(400, "time: write it as 2022-03-14T12:00") from None
     if asn and not asn.removeprefix("AS").isdigit():
-        raise BadParam("asn: a number, e.g. 12389")
+        raise BadRequest(400, "asn: a number, e.g. 12389")
     return {
         "at": at.replace(tzinfo=UTC) if at else None,
         "country": _param(request, "country")[:2],
@@ -266,7 +262,7 @@ def make_app(db: str, events: str | None = None) -> Starlette:
         return JSONResponse(OPENAPI)
 
     async def bad(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"error": str(exc)}, getattr(exc, "status", 400))
 
     async def unavailable(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": f"the store is busy or unreadable: {exc}"}, 503,
@@ -297,7 +293,7 @@ def make_app(db: str, events: str | None = None) -> Starlette:
             Route("/openapi.json", openapi),
             Route("/static/{name}", static),
         ],
-        exception_handlers={BadParam: bad, StoreError: unavailable},
+        exception_handlers={BadRequest: bad, StoreError: unavailable},
     )
 
 
