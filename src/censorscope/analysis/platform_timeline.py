@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from censorscope.analysis.platforms import RESTRICTED, platform_verdict
-from censorscope.analysis.timeline import detect
+from censorscope.analysis.timeline import detect_in
 from censorscope.records import (
     SILENT,
     Change,
@@ -34,6 +34,11 @@ def names_of(platform: Platform) -> list[str]:
     return sorted({Target(e.url).hostname for e in platform.endpoints})
 
 
+def complete(platforms: Iterable[Platform], targets: set[str]) -> list[Platform]:
+    """The platforms whose every endpoint is among `targets` (those measured whole)."""
+    return [p for p in platforms if all(e.url in targets for e in p.endpoints)]
+
+
 def latest(rounds: Sequence[PlatformVerdict], at: datetime | None = None) -> list[PlatformVerdict]:
     """Each platform's latest verdict from each vantage at or before `at`."""
     out: dict[tuple[str, str], PlatformVerdict] = {}
@@ -50,7 +55,7 @@ def platform_rounds(
     measured anew there, within `window` of each other (a lab round: one time for all).
     Other verdicts on the platform's names come along as its content."""
     urls = {e.url for e in platform.endpoints}
-    names = {Target(u).hostname for u in urls}
+    names = set(names_of(platform))
     by_vantage: dict[str, list[Verdict]] = {}
     for v in verdicts:
         if v.target in urls or Target(v.target).hostname in names:
@@ -72,7 +77,7 @@ def platform_rounds(
             content = [p for p in pages.values() if p.time >= oldest]
             out.append(platform_verdict(platform, ends, vantage, v.asn, v.country, v.time, content))
             latest, pages = {}, {}
-    out.sort(key=lambda p: (p.time, p.vantage))
+    out.sort(key=lambda p: p.time)  # stable: a round's vantages as they came
     return out
 
 
@@ -89,18 +94,8 @@ def state(p: PlatformVerdict) -> str | None:
 
 def platform_changes(rounds: Sequence[PlatformVerdict]) -> list[Change]:
     """Per platform and vantage, its onsets, ends and changes (target = the platform)."""
-    keys: dict[tuple[str, str], int] = {}
-    times: list[list] = []
-    labels: list[list[str | None]] = []
-    for p in sorted(rounds, key=lambda p: p.time):
-        i = keys.setdefault((p.platform, p.vantage), len(keys))
-        if i == len(times):
-            times.append([])
-            labels.append([])
-        times[i].append(p.time)
-        labels[i].append(state(p))
-    series = [(f"{name} @ {where}", name, where) for name, where in keys]
-    return detect(series, times, labels)
+    ordered = sorted(rounds, key=lambda p: p.time)
+    return detect_in((p.platform, p.vantage, p.time, state(p)) for p in ordered)
 
 
 def platform_events(

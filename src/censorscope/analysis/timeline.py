@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -191,6 +191,18 @@ def detect(
 ) -> list[Change]:
     """Changes in each series. `series[i]` = (name, target, where); times sorted."""
     return find_changes(from_lists(series, times, labels), eps, penalty)
+
+
+def detect_in(rows: Iterable[tuple[str, str, datetime, str | None]]) -> list[Change]:
+    """Changes in rows of (target, where, time, label), in time order: a series per
+    target and where."""
+    per: dict[tuple[str, str], tuple[list[datetime], list[str | None]]] = {}
+    for target, where, t, state in rows:
+        times, labels = per.setdefault((target, where), ([], []))
+        times.append(t)
+        labels.append(state)
+    series = [(f"{t} @ {w}", t, w) for t, w in per]
+    return detect(series, [t for t, _ in per.values()], [lb for _, lb in per.values()])
 
 
 def find_changes(data: SeriesData, eps: float = EPS, penalty: float = PENALTY) -> list[Change]:

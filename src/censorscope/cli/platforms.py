@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 from rich.table import Table
 
 from censorscope.analysis.platform_timeline import (
+    complete,
     names_of,
     platform_changes,
     platform_events,
     platform_rounds,
 )
-from censorscope.analysis.platforms import platform_verdict
 from censorscope.cli import output
 from censorscope.inputs import platforms as definitions
 from censorscope.records import Change, Platform, PlatformChange, PlatformVerdict, Target, Verdict
@@ -59,9 +59,7 @@ def history(
 
 def measured(store: Store, extra: str | None = None) -> list[Platform]:
     """The known platforms whose every endpoint has a stored verdict."""
-    targets = store.targets()
-    known = definitions.load(extra).values()
-    return [p for p in known if all(e.url in targets for e in p.endpoints)]
+    return complete(definitions.load(extra).values(), store.targets())
 
 
 def alerts(events: Sequence[PlatformChange], per_vantage: Sequence[Change]) -> list[dict]:
@@ -97,7 +95,7 @@ def targets(platforms: Sequence[Platform], pages: Sequence[Target] = ()) -> list
     """The platforms' endpoints, then those of `pages` (a scenario's or a list's URLs) that
     are on a platform's names: its content, judged beside it."""
     urls = dict.fromkeys(e.url for p in platforms for e in p.endpoints)
-    names = {Target(u).hostname for u in urls}
+    names = {n for p in platforms for n in names_of(p)}
     return [Target(u) for u in urls] + [
         t for t in pages if t.url not in urls and t.hostname in names
     ]
@@ -106,25 +104,9 @@ def targets(platforms: Sequence[Platform], pages: Sequence[Target] = ()) -> list
 def judge(platforms: Sequence[Platform], verdicts: Sequence[Verdict]) -> list[PlatformVerdict]:
     """One platform verdict per platform and vantage, from the endpoints' verdicts of one
     round (a vantage that lacks an endpoint's verdict is left out); other verdicts on the
-    platform's names come along as its content."""
-    found = {(v.target, v.vantage): v for v in verdicts}
-    vantages = list(dict.fromkeys(v.vantage for v in verdicts))
-    out = []
-    for p in platforms:
-        urls = {e.url for e in p.endpoints}
-        names = {Target(u).hostname for u in urls}
-        pages = [v for v in verdicts if v.target not in urls and Target(v.target).hostname in names]
-        for vantage in vantages:
-            ends = [found.get((e.url, vantage)) for e in p.endpoints]
-            if any(v is None for v in ends):
-                continue
-            ok = [v for v in ends if v is not None]
-            first = ok[0]
-            content = [v for v in pages if v.vantage == vantage]
-            out.append(
-                platform_verdict(p, ok, vantage, first.asn, first.country, first.time, content)
-            )
-    return out
+    platform's names come along as its content. A round is what platform_rounds makes of
+    stored verdicts too."""
+    return [r for p in platforms for r in platform_rounds(p, verdicts)]
 
 
 def show(

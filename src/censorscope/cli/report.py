@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from censorscope.analysis.drops import Anomaly, detect_drops
+from censorscope.analysis.platform_timeline import latest, names_of
 from censorscope.analysis.timeline import COLOURS, drawn_for
 from censorscope.analysis.traffic import Series
 from censorscope.cli import platforms
@@ -83,15 +84,14 @@ def _platforms(store: Store, judged: Sequence[Platform], events: Sequence[Event]
             for e in summed
             if e.platform == p.name
         )
-        latest = {r.vantage: r for r in mine}  # rounds come in time order
         rows = "".join(
             f"<tr><td>{html.escape(r.vantage)}</td><td>{r.time:%Y-%m-%d %H:%M}</td>"
             f"<td>{html.escape(r.verdict)}</td><td>{html.escape(r.why)}</td>"
             f"<td>{html.escape(r.rule)}</td></tr>"
-            for r in latest.values()
+            for r in latest(mine)
         )
         stem = f"platform-{i:02d}"
-        hosts = {urlsplit(e.url).hostname or "" for e in p.endpoints}
+        hosts = names_of(p)
         marks = [e for e in events if any(e.about(h) for h in hosts)]
         if mine:
             cells = [(r.vantage, r.time.replace(tzinfo=None), r.verdict) for r in mine]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
 
 from rich.console import Console
 
 from censorscope.cli.options import Command, add_db, add_events, existing_store, hostport_arg
 from censorscope.errors import InputError
+from censorscope.net.httpserve import listening
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -27,13 +27,10 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
 
     existing_store(args.db, "run lab run/campaign, measure or import first").close()
     host, port = args.listen
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = listening(host, port, backlog=256)
     except OSError as exc:
         raise InputError("--listen", f"{host}:{port}", str(exc), "pick another port") from None
-    sock.listen(256)
     err.print(f"dashboard on http://{host}:{sock.getsockname()[1]}/ (store {args.db});"
               " Ctrl-C stops it")  # fmt: skip
     server(args.db, args.events).run(sockets=[sock])

@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from censorscope.analysis.platform_timeline import latest, names_of, platform_rounds
-from censorscope.analysis.timeline import detect, label
+from censorscope.analysis.platform_timeline import complete, latest, names_of, platform_rounds
+from censorscope.analysis.timeline import detect_in, label
 from censorscope.dashboard import pages
 from censorscope.errors import BadRequest, StoreError
 from censorscope.inputs.events import load_events
@@ -300,11 +300,8 @@ def make_app(db: str, events: str | None = None) -> Starlette:
 def _platforms(store: Store, at: datetime | None) -> list[dict[str, Any]]:
     """The known platforms whose endpoints were all measured: each one's latest verdict
     from each vantage at `at`."""
-    targets = store.targets()
     out = []
-    for p in shipped().values():
-        if not all(e.url in targets for e in p.endpoints):
-            continue
+    for p in complete(shipped().values(), store.targets()):
         for r in latest(platform_rounds(p, store.verdicts_on(names_of(p))), at):
             d = r.to_dict()
             del d["endpoints"], d["content"]  # the overview's; each URL has its own row
@@ -316,15 +313,9 @@ def _target(store: Store, url: str) -> tuple[list[dict[str, Any]], list[dict[str
     """The target's verdicts, and the changes the timeline's detector finds in them (from
     the rows already read, as `timeline` finds them from the store)."""
     rows = views.target_verdicts(store, url)
-    per: dict[str, tuple[list[datetime], list[str | None]]] = {}
-    for r in rows:
-        state = label(r["verdict"], r["method"])
-        if state is not None:
-            times, labels = per.setdefault(r["vantage"], ([], []))
-            times.append(datetime.fromisoformat(r["time"]))
-            labels.append(state)
-    names = [(f"{url} @ {v}", url, v) for v in per]
-    changes = detect(names, [t for t, _ in per.values()], [lb for _, lb in per.values()])
+    labelled = ((r, label(r["verdict"], r["method"])) for r in rows)
+    changes = detect_in((url, r["vantage"], datetime.fromisoformat(r["time"]), state)
+                        for r, state in labelled if state is not None)  # fmt: skip
     return rows, [c.to_dict() for c in changes]
 
 

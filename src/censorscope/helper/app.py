@@ -52,6 +52,12 @@ def _error(status: int, text: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": text}, status, headers=headers or None)
 
 
+def bearer(header: str, expected: bytes) -> bool:
+    """Does an Authorization header carry the token? (Compared in constant time.)"""
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+
 def spoiled(m: Measurement) -> str | None:
     """The helper's own failure in a measurement (OONI's unknown_failure: no file
     descriptors, no memory), which says nothing about the target."""
@@ -71,16 +77,11 @@ def make_app(probe: Probe, settings: Settings) -> Starlette:
     gate = asyncio.Semaphore(settings.max_concurrent)
     expected = settings.token.encode()
 
-    def authorized(request: Request) -> bool:
-        got = request.headers.get("authorization", "")
-        scheme, _, token = got.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
-
     def guarded(
         handler: Callable[[Request], Awaitable[Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            if not authorized(request):
+            if not bearer(request.headers.get("authorization", ""), expected):
                 return _error(401, "send Authorization: Bearer TOKEN", **{
                     "WWW-Authenticate": "Bearer"})  # fmt: skip
             client = request.client.host if request.client else "?"

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
-import socket
 import ssl
 import tempfile
 from collections.abc import Callable
@@ -23,10 +21,10 @@ from pathlib import Path
 
 import uvicorn
 
-from censorscope.helper.app import Settings, make_app
+from censorscope.helper.app import Settings, bearer, make_app
 from censorscope.helper.certificate import self_signed_context
 from censorscope.helper.limits import ByteBudget
-from censorscope.net.httpserve import response, serve_requests
+from censorscope.net.httpserve import listening, response, serve_requests
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.records import ServedRequest
 
@@ -41,8 +39,7 @@ def transfer_gate(token: str, budget: ByteBudget) -> Callable[[ServedRequest, in
     expected = token.encode()
 
     def gate(req: ServedRequest, n: int) -> bytes | None:
-        scheme, _, got = req.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(got.strip().encode(), expected):
+        if not bearer(req.headers.get("authorization", ""), expected):
             return response(401, b"send Authorization: Bearer TOKEN", keep_alive=False)
         if not budget.take(req.peer, n):
             return response(429, b"over this client's throughput budget", keep_alive=False)
@@ -75,10 +72,7 @@ async def serve(
             ssl=tls, limit=2**16,
         )  # fmt: skip
         settings.throughput_port = tp_server.sockets[0].getsockname()[1]
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)  # before saying so: clients wait in the backlog until uvicorn runs
+        sock = listening(host, port)  # before saying so: clients wait until uvicorn runs
         api_port = sock.getsockname()[1]
         config = uvicorn.Config(
             make_app(probe, settings),

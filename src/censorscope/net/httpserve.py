@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 from collections.abc import Awaitable, Callable
 
 import h11
@@ -30,10 +31,10 @@ _REASONS = {
     200: "OK",
     302: "Found",
     400: "Bad Request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
-    401: "Unauthorized",
     413: "Content Too Large",
     429: "Too Many Requests",
     451: "Unavailable For Legal Reasons",
@@ -57,6 +58,21 @@ def response(
     if not keep_alive:
         head.append("Connection: close")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def listening(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """A socket bound and listening before any server runs on it: its port can be said at
+    once (port 0), and clients wait in the backlog until the server accepts. OSError if
+    the address is taken or not ours."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def host_name(value: str) -> str:

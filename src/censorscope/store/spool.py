@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+_LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")  # cheap to write and to read back
+
 
 class Spool:
     """`parts` streams per table in a private temporary folder beside the store (a large
@@ -35,8 +37,7 @@ class Spool:
         path = Path(self._dir.name) / f"{name}.{next(self._turn) % self.parts}.arrows"
         if path not in self._writers:
             sink = pa.OSFile(str(path), "wb")
-            options = pa.ipc.IpcWriteOptions(compression="lz4")
-            self._writers[path] = (sink, pa.ipc.new_stream(sink, table.schema, options=options))
+            self._writers[path] = (sink, pa.ipc.new_stream(sink, table.schema, options=_LZ4))
         self._writers[path][1].write_table(table)
 
     @property
@@ -70,11 +71,10 @@ def write(folder: str, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, st
     importer's worker): the rows need not travel back through the parent. Returns
     (table, file) for `Spool.adopt`."""
     out = []
-    options = pa.ipc.IpcWriteOptions(compression="lz4")
     for name, table in tables:
         path = os.path.join(folder, f"{name}.{uuid.uuid4().hex}.arrows")
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, table.schema,
-                                                              options=options) as w:  # fmt: skip
+                                                              options=_LZ4) as w:  # fmt: skip
             w.write_table(table)
         out.append((name, path))
     return out
