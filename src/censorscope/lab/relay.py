@@ -59,6 +59,7 @@ async def _send(dst: asyncio.StreamWriter, chunk: bytes, lane: Lane) -> None:
             wait = bucket.reserve(len(seg), time.monotonic())
             if wait > 0:
                 await asyncio.sleep(wait)
+                bucket.woke(time.monotonic())
         dst.write(seg)
         await dst.drain()
         lane.sent += len(seg)

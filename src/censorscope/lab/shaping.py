@@ -20,7 +20,8 @@ class TokenBucket:
     def _refill(self, now: float) -> None:
         if self.stamp is not None:
             elapsed = max(0.0, now - self.stamp)
-            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+            if self.tokens < self.burst:  # credit `woke` gave past the burst is kept
+                self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         self.stamp = now
 
     def reserve(self, n: int, now: float) -> float:
@@ -33,6 +34,15 @@ class TokenBucket:
             return wait
         self.tokens -= n
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def woke(self, now: float) -> None:
+        """Called on waking from a wait `reserve` asked for. A busy lab wakes late; the
+        censor it plays does not stop its clock meanwhile, so the lateness is credited in
+        full, past `burst`: else a lab starved for a second would deliver less than the
+        rule's rate, and the probe would be blamed for the lab's lag."""
+        if self.stamp is not None and now > self.stamp:
+            self.tokens += (now - self.stamp) * self.rate
+        self.stamp = now
 
     def take(self, n: int, now: float) -> bool:
         """Police a datagram: take `n` bytes of credit if the bucket holds them, else the
