@@ -58,6 +58,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 
 def test_click_from_a_red_cell_to_its_evidence(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -82,6 +83,26 @@ def test_click_from_a_red_cell_to_its_evidence(tmp_path: Path, browser: Any) -> 
         assert chart.size["width"] > 500 and chart.size["height"] > 40
         bars = d.find_elements(By.CSS_SELECTOR, "rect.bar")
         assert len(bars) == 54 and all(b.size["width"] > 0 for b in bars)
+        # the interactive chart above it (uPlot): a series per vantage and verdict; a
+        # click on a blocked point opens that measurement
+        WebDriverWait(d, 10).until(
+            lambda drv: drv.find_elements(By.CSS_SELECTOR, "#timeline-chart canvas")
+        )
+        assert d.find_element(By.ID, "timeline-chart").get_attribute("data-series") == "5"
+        x, y, mid = d.execute_script(
+            "const u = window.censorscopeTimeline;"
+            "const c = JSON.parse(document.getElementById('timeline-chart').dataset.chart);"
+            "const p = c.points.find(p => c.verdicts[p[2]] === 'blocked');"
+            "return [u.valToPos(p[0], 'x'), u.valToPos(p[1], 'y'), p[3]];"
+        )
+        over = d.find_element(By.CSS_SELECTOR, "#timeline-chart .u-over")
+        ActionChains(d).move_to_element_with_offset(
+            over, x - over.size["width"] / 2, y - over.size["height"] / 2
+        ).perform()
+        assert "blocked (tls.failure)" in d.find_element(By.ID, "timeline-read").text
+        ActionChains(d).click().perform()
+        WebDriverWait(d, 10).until(lambda drv: drv.current_url.endswith(f"/measurement/{mid}"))
+        assert d.find_element(By.ID, "rule").text == "tls.failure"
 
         # live: the latest view changes while another process writes
         d.get(f"{url}/")

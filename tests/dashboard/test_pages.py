@@ -25,3 +25,23 @@ def test_a_measurement_page_shows_reads_and_transfer_and_escapes() -> None:
     assert "517 B at 0.05 s" in html and "131 kbit/s" in html
     assert html.count("<polyline") == 1 and "40000 bytes in 2.40 s" in html
     assert pages.samples_svg([[0.1, 5]]) == ""  # one sample is no line
+
+
+def test_the_interactive_timelines_data_is_escaped_and_complete() -> None:
+    import html
+    import json
+    import re
+
+    rows = [
+        {"vantage": '"><script>x</script>', "time": "2022-03-14T00:00:00+00:00",
+         "verdict": "blocked", "measurement_id": "m1", "rule": "tls.failure"},
+        {"vantage": "MTS", "time": "2022-03-13T00:00:00+00:00", "verdict": "accessible",
+         "measurement_id": "m2", "rule": "ok"},
+    ]  # fmt: skip
+    out = pages.timeline_chart(rows)
+    assert "<script>" not in out
+    data = json.loads(html.unescape(re.search(r'data-chart="([^"]*)"', out).group(1)))  # type: ignore[union-attr]
+    assert data["vantages"] == sorted(r["vantage"] for r in rows)
+    blocked = data["verdicts"].index("blocked")
+    assert [1647216000, 0, blocked, "m1", "tls.failure"] in data["points"]
+    assert pages.timeline_chart([]) == ""

@@ -172,6 +172,36 @@ def test_a_slow_client_does_not_hold_others_up(helper: str) -> None:
             t.join(10)
 
 
+def test_a_client_that_never_finishes_its_head_is_let_go(helper: str) -> None:
+    """A byte every 0.5 s: the connection is closed after the head's 10 s, first on a
+    fresh connection, then on one kept alive after an answer."""
+    port = urlsplit(helper).port
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    for kept_alive in (False, True):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+        with ctx.wrap_socket(raw) as s:
+            if kept_alive:
+                s.sendall(f"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {HELPER_TOKEN}"
+                          "\r\n\r\n".encode())  # fmt: skip
+                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            started, closed = time.monotonic(), False
+            for b in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 60:
+                try:
+                    s.sendall(bytes([b]))
+                    s.settimeout(0.5)
+                    if s.recv(1024) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    continue
+                except (ConnectionError, ssl.SSLError):
+                    closed = True
+                    break
+            took = time.monotonic() - started
+        assert closed and 9 < took < 14, (kept_alive, took)
+
+
 def test_too_many_requests_are_429_not_measured() -> None:
     with helper_process("--rate", "1") as url, client() as c:
         codes = [c.get(api(url) + "/health", headers=AUTH).status_code for _ in range(30)]

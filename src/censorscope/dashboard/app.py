@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
+import gzip
 import io
 import os
 import threading
@@ -33,15 +35,18 @@ from starlette.routing import Route
 
 from censorscope.analysis.platform_timeline import complete, latest, names_of, platform_rounds
 from censorscope.analysis.timeline import detect_in, label
-from censorscope.dashboard import pages
+from censorscope.dashboard import pages, snapshot
 from censorscope.errors import BadRequest, StoreError
 from censorscope.inputs.events import load_events
 from censorscope.inputs.platforms import shipped
+from censorscope.net.headlimit import HeadTimeLimit
 from censorscope.store import Store, views
 from censorscope.store.readers import SharedReader
 
 MAX_PARAM = 512  # characters of a query parameter
 CACHED = 512  # answers kept for a store that has not changed
+WAIT_FOR_OTHER = 30.0  # seconds a reader waits for another's same answer
+GZIP_FROM = 1400  # bytes: a smaller answer fits a packet as it is
 PLATFORM_ROW = ("platform", "vantage", "country", "asn", "time", "verdict", "roles",
                 "rate_kbps", "rule", "why")  # fmt: skip
 _STATIC = {
@@ -129,11 +134,23 @@ def _csv_bytes(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> bytes:
     return out.getvalue().encode()
 
 
-def _answer(body: bytes, fmt: str | None) -> Response:
+def _answer(request: Request, body: bytes, fmt: str | None) -> Response:
+    """An API answer, gzipped for a client that takes it: a target's timeline of 2,000
+    verdicts is 480 KB of JSON, and 20 readers receiving it at once made the tail."""
+    headers = {"Vary": "Accept-Encoding"}
     if fmt == "csv":
-        name = {"Content-Disposition": 'attachment; filename="censorscope.csv"'}
-        return Response(body, media_type="text/csv; charset=utf-8", headers=name)
-    return Response(body, media_type="application/json")
+        headers["Content-Disposition"] = 'attachment; filename="censorscope.csv"'
+    if len(body) >= GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+        body = _gzipped(body)
+        headers["Content-Encoding"] = "gzip"
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    return Response(body, media_type=media, headers=headers)
+
+
+@functools.lru_cache(maxsize=CACHED)
+def _gzipped(body: bytes) -> bytes:
+    # keyed by the cached answer itself (a bytes object keeps its hash): compressed once
+    return gzip.compress(body, compresslevel=5)
 
 
 def version(db: str) -> tuple[int, ...]:
@@ -158,22 +175,65 @@ def make_app(db: str, events: str | None = None) -> Starlette:
     reads, guard = threading.BoundedSemaphore(2), threading.Lock()
     shared = SharedReader(db)
 
-    def read(key: tuple[Any, ...], fn: Callable[[Store], Any]) -> Any:
-        full = (*key, version(db))
-        with guard:
-            if full in cache:
-                cache.move_to_end(full)
-                return cache[full]
-        with reads, shared.store() as store:
-            got = fn(store)
-        with guard:
-            cache[full] = got
-            while len(cache) > CACHED:
-                cache.popitem(last=False)
-        return got
+    working: dict[tuple[Any, ...], threading.Event] = {}  # answers being worked out
+    held: dict[str, Any] = {"version": None, "snapshot": None}
+    taking = threading.Lock()
 
-    async def query(key: tuple[Any, ...], fn: Callable[[Store], Any]) -> Any:
-        return await run_in_threadpool(read, key, fn)
+    def snapshot_of(v: tuple[int, ...]) -> snapshot.Snapshot | None:
+        """The store's verdicts in memory as of version `v` (taken once per version; a
+        writer writing meanwhile makes a newer version, taken at the next request)."""
+        with taking:
+            if held["version"] != v:
+                with reads, shared.store() as store:
+                    held["snapshot"] = snapshot.take(store)
+                held["version"] = v
+            return held["snapshot"]
+
+    def read(
+        key: tuple[Any, ...],
+        fn: Callable[[Store], Any],
+        from_memory: Callable[[snapshot.Snapshot], Any] | None = None,
+    ) -> Any:
+        """`fn` on the store, or `from_memory` on its snapshot when there is one; the
+        answer kept until the store changes."""
+        v = version(db)
+        full = (*key, v)
+        for _ in range(2):  # a reader asking what another is working out waits for it
+            with guard:
+                if full in cache:
+                    cache.move_to_end(full)
+                    return cache[full]
+                other = working.get(full)
+                if other is None:
+                    working[full] = mine = threading.Event()
+                    break
+            other.wait(WAIT_FOR_OTHER)
+        else:
+            mine = threading.Event()  # the other is slow or failed: work it out too
+        try:
+            snap = snapshot_of(v) if from_memory is not None else None
+            if snap is not None and from_memory is not None:
+                got = from_memory(snap)
+            else:
+                with reads, shared.store() as store:
+                    got = fn(store)
+            with guard:
+                cache[full] = got
+                while len(cache) > CACHED:
+                    cache.popitem(last=False)
+            return got
+        finally:
+            with guard:
+                if working.get(full) is mine:
+                    del working[full]
+            mine.set()
+
+    async def query(
+        key: tuple[Any, ...],
+        fn: Callable[[Store], Any],
+        from_memory: Callable[[snapshot.Snapshot], Any] | None = None,
+    ) -> Any:
+        return await run_in_threadpool(read, key, fn, from_memory)
 
     def encoded(fmt: str | None, columns: tuple[str, ...] = views.ROW) -> Callable[[Any], bytes]:
         # the answer as sent, kept in the cache: encoding thousands of rows again for
@@ -187,8 +247,9 @@ def make_app(db: str, events: str | None = None) -> Starlette:
         f, fmt = _filters(request), request.query_params.get("format")
         enc = encoded(fmt)
         body = await query(("overview-api", *f.values(), fmt),
-                           lambda s: enc(views.overview(s, **f)))  # fmt: skip
-        return _answer(body, fmt)
+                           lambda s: enc(views.overview(s, **f)),
+                           lambda snap: enc(snapshot.overview(snap, **f)))  # fmt: skip
+        return _answer(request, body, fmt)
 
     async def api_platforms(request: Request) -> Response:
         """Each measured platform's latest verdict from each vantage at a time."""
@@ -202,19 +263,21 @@ def make_app(db: str, events: str | None = None) -> Starlette:
                     for r in rows]  # fmt: skip
             return _csv_bytes(flat, PLATFORM_ROW)
 
-        return _answer(await query(("platforms-api", at, fmt), answer), fmt)
+        return _answer(request, await query(("platforms-api", at, fmt), answer), fmt)
 
     async def api_target(request: Request) -> Response:
         """Every verdict of one target over time, and the changes found in them."""
         url, fmt = _param(request, "url"), request.query_params.get("format")
 
-        def answer(s: Store) -> bytes:
-            rows, changes = _target(s, url)
+        def answer(rows: list[dict[str, Any]]) -> bytes:
             if fmt == "csv":
                 return _csv_bytes(rows, views.ROW)
-            return orjson.dumps({"verdicts": rows, "changes": changes})
+            return orjson.dumps({"verdicts": rows, "changes": _changes(url, rows)})
 
-        return _answer(await query(("target-api", url, fmt), answer), fmt)
+        body = await query(("target-api", url, fmt),
+                           lambda s: answer(views.target_verdicts(s, url)),
+                           lambda snap: answer(snapshot.target_verdicts(snap, url)))  # fmt: skip
+        return _answer(request, body, fmt)
 
     async def api_measurement(request: Request) -> Response:
         """One measurement with its control and its verdict."""
@@ -226,7 +289,8 @@ def make_app(db: str, events: str | None = None) -> Starlette:
 
     async def home(request: Request) -> Response:
         f = _filters(request)
-        rows = await query(("overview", *f.values()), lambda s: views.overview(s, **f))
+        rows = await query(("overview", *f.values()), lambda s: views.overview(s, **f),
+                           lambda snap: snapshot.overview(snap, **f))  # fmt: skip
         judged = await query(("platforms", f["at"]), lambda s: _platforms(s, f["at"]))
         keys = ("time", "country", "asn", "domain")
         q = {k: _param(request, k) for k in keys}
@@ -237,11 +301,15 @@ def make_app(db: str, events: str | None = None) -> Starlette:
 
     async def target_page(request: Request) -> Response:
         url = _param(request, "url")
-        rows, changes = await query(("target", url), lambda s: _target(s, url))
+        rows, changes = await query(
+            ("target", url),
+            lambda s: _with_changes(url, views.target_verdicts(s, url)),
+            lambda snap: _with_changes(url, snapshot.target_verdicts(snap, url)),
+        )
         host = urlsplit(url).hostname or ""
         about = [ev for ev in registry if host and ev.about(host)]
         body = pages.target(url, rows, changes, about)
-        return HTMLResponse(pages.page(url or "no target", body))
+        return HTMLResponse(pages.page(url or "no target", body, charts=True))
 
     async def measurement_page(request: Request) -> Response:
         mid = request.path_params["mid"][:64]
@@ -269,8 +337,10 @@ def make_app(db: str, events: str | None = None) -> Starlette:
                             headers={"Retry-After": "5"})  # fmt: skip
 
     def warm() -> None:
-        with contextlib.suppress(StoreError), shared.store() as store:
-            store.targets()  # the connection open and the catalogue read before anyone asks
+        with contextlib.suppress(StoreError):
+            with shared.store() as store:
+                store.targets()  # the connection open and the catalogue read
+            snapshot_of(version(db))  # and the verdicts in memory, before anyone asks
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -309,19 +379,24 @@ def _platforms(store: Store, at: datetime | None) -> list[dict[str, Any]]:
     return out
 
 
-def _target(store: Store, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The target's verdicts, and the changes the timeline's detector finds in them (from
-    the rows already read, as `timeline` finds them from the store)."""
-    rows = views.target_verdicts(store, url)
+def _changes(url: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes the timeline's detector finds in a target's verdicts (from the rows
+    already read, as `timeline` finds them from the store)."""
     labelled = ((r, label(r["verdict"], r["method"])) for r in rows)
     changes = detect_in((url, r["vantage"], datetime.fromisoformat(r["time"]), state)
                         for r, state in labelled if state is not None)  # fmt: skip
-    return rows, [c.to_dict() for c in changes]
+    return [c.to_dict() for c in changes]
+
+
+def _with_changes(
+    url: str, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return rows, _changes(url, rows)
 
 
 def server(db: str, events: str | None = None) -> uvicorn.Server:
     """The dashboard's server, with its limits: 64 connections and requests at once (503
-    beyond), 5 s idle keep-alive, request heads up to 16 KiB, no access log (it would
+    beyond), 5 s idle keep-alive, request heads up to 16 KiB within 10 s, no access log (it would
     hold readers' addresses). Run it with `.run(sockets=[...])` or `.serve()`."""
     config = uvicorn.Config(
         make_app(db, events),
@@ -331,5 +406,6 @@ def server(db: str, events: str | None = None) -> uvicorn.Server:
         limit_concurrency=64,
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,
+        http=HeadTimeLimit,
     )
     return uvicorn.Server(config)

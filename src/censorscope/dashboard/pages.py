@@ -161,6 +161,35 @@ def timeline_svg(
     )
 
 
+def timeline_chart(rows: Sequence[dict[str, Any]], events: Sequence[Event] = ()) -> str:
+    """The timeline's data for the interactive chart dashboard.js draws with the vendored
+    uPlot (zoom by dragging, the cursor reads time, vantage and verdict, a click opens the
+    measurement); the SVG below it stays for a browser without scripts."""
+    if not rows:
+        return ""
+    vantages = sorted({r["vantage"] for r in rows})
+    verdicts = list(COLOURS)
+    where = {v: i for i, v in enumerate(vantages)}
+    points = [
+        [int(datetime.fromisoformat(r["time"]).timestamp()), where[r["vantage"]],
+         verdicts.index(r["verdict"]) if r["verdict"] in COLOURS else -1,
+         r.get("measurement_id") or "", r.get("rule") or ""]
+        for r in rows
+    ]  # fmt: skip
+    data = {
+        "vantages": vantages,
+        "verdicts": verdicts,
+        "colours": COLOURS,
+        "points": points,
+        "events": [[int(ev.time.timestamp()), f"{ev.kind} {ev.source}"] for ev in events],
+    }
+    return (
+        f'<div id="timeline-chart" data-chart="{e(json.dumps(data))}"></div>'
+        '<p class="hint" id="timeline-read">Drag across the chart to zoom in, double-click'
+        " to zoom out; click a point for its measurement.</p>"
+    )
+
+
 def target(
     url: str,
     rows: Sequence[dict[str, Any]],
@@ -180,7 +209,7 @@ def target(
         else ""
     )
     return (
-        f"{timeline_svg(rows, events)}{table}<p>Its verdicts as "
+        f"{timeline_chart(rows, events)}{timeline_svg(rows, events)}{table}<p>Its verdicts as "
         f'<a href="/api/target?{q}&amp;format=csv">CSV</a> or '
         f'<a href="/api/target?{q}">JSON</a>.</p>'
     )

@@ -24,6 +24,7 @@ import uvicorn
 from censorscope.helper.app import Settings, bearer, make_app
 from censorscope.helper.certificate import self_signed_context
 from censorscope.helper.limits import ByteBudget
+from censorscope.net.headlimit import HeadTimeLimit
 from censorscope.net.httpserve import listening, response, serve_requests
 from censorscope.probe.measure import Probe, ProbeConfig
 from censorscope.records import ServedRequest
@@ -84,6 +85,7 @@ async def serve(
             limit_concurrency=4 * settings.max_concurrent,  # connections: 503 beyond
             timeout_keep_alive=5,
             h11_max_incomplete_event_size=16 * 1024,
+            http=HeadTimeLimit,  # a head must come whole within 10 s
         )
         say(
             f"helper: API on https://{host}:{api_port}/#sha256={pin_of(cert[0])} "

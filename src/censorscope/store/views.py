@@ -5,6 +5,7 @@ the rows mean is for analysis/ to say."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,11 @@ ROW = ("target", "vantage", "country", "asn", "time", "verdict", "method", "rate
 _SELECT = ", ".join(
     "strftime(time, '%Y-%m-%dT%H:%M:%S+00:00') AS time" if c == "time" else c for c in ROW
 )
+
+
+# verdicts at the same time in one series (or one timeline) in a stable order
+_TIE = "coalesce(measurement_id, '')"
+_HOST = re.compile(r"^[a-z+.-]+://([^/:?#]+)")
 
 
 def _rows(cur: Any) -> list[dict[str, Any]]:
@@ -58,17 +64,36 @@ def overview(
         args["d"], args["sub"] = d, "%." + d.replace("%", r"\%").replace("_", r"\_")
     cur = store.db.execute(
         f"""SELECT {_SELECT} FROM verdicts WHERE {" AND ".join(cond)}
-            QUALIFY row_number() OVER (PARTITION BY target, vantage ORDER BY time DESC) = 1
+            QUALIFY row_number() OVER (PARTITION BY target, vantage
+                                       ORDER BY verdicts.time DESC, {_TIE} DESC) = 1
             ORDER BY target, country, vantage LIMIT {int(limit)}""",
         args,
     )
     return _rows(cur)
 
 
+def every_verdict(store: Store, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    """(microseconds since 1970, row) of every verdict, by target, vantage and time; at
+    most `limit`."""
+    cur = store.db.execute(
+        f"SELECT epoch_us(time) AS us, {_SELECT} FROM verdicts"
+        f" ORDER BY target, vantage, us, {_TIE} LIMIT {int(limit)}"
+    )
+    names = [c[0] for c in cur.description][1:]
+    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in cur.fetchall()]
+
+
+def host_of(target: str) -> str:
+    """The host name `overview`'s domain filter compares, as its SQL extracts it."""
+    m = _HOST.match(target)
+    return m.group(1).lower() if m else ""
+
+
 def target_verdicts(store: Store, target: str, limit: int = 50_000) -> list[dict[str, Any]]:
     """Every verdict of one target, by time."""
     cur = store.db.execute(
-        f"SELECT {_SELECT} FROM verdicts WHERE target = ? ORDER BY time, vantage"
+        f"SELECT {_SELECT} FROM verdicts WHERE target = ?"
+        f" ORDER BY verdicts.time, vantage, {_TIE}"
         f" LIMIT {int(limit)}",
         [target],
     )

@@ -55,3 +55,72 @@
     if (svg && svg.classList.contains("samples")) svg.remove();
   }
 })();
+
+// A target's timeline, interactive (uPlot): a point per verdict, a row per vantage,
+// coloured by verdict; drag to zoom, double-click to zoom out; the cursor reads time,
+// vantage, verdict and rule below the chart; a click opens the measurement. The
+// registry's events are dashed lines. The SVG below stays for browsers without scripts.
+(function () {
+  const el = document.getElementById("timeline-chart");
+  if (!el || typeof uPlot === "undefined") return;
+  const d = JSON.parse(el.dataset.chart || "{}");
+  if (!d.points || !d.points.length) return;
+  const xs = [...new Set(d.points.map(p => p[0]))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const byKey = new Map(d.points.map(p => [at.get(p[0]) + "|" + p[1], p]));
+  const series = [{}], data = [xs];
+  d.vantages.forEach((v, vi) => d.verdicts.forEach((k, ki) => {
+    const ys = new Array(xs.length).fill(null);
+    let any = false;
+    for (const p of d.points) if (p[1] === vi && p[2] === ki) { ys[at.get(p[0])] = vi; any = true; }
+    if (!any) return;
+    data.push(ys);
+    const c = d.colours[k];
+    series.push({label: v + ": " + k, stroke: c, paths: () => null,
+      points: {show: true, size: 9, fill: c, stroke: c}});
+  }));
+  const read = document.getElementById("timeline-read");
+  const hint = read ? read.textContent : "";
+  const pointAt = u => {
+    if (u.cursor.idx == null || u.cursor.top == null || u.cursor.top < 0) return null;
+    return byKey.get(u.cursor.idx + "|" + Math.round(u.posToVal(u.cursor.top, "y"))) || null;
+  };
+  const events = function (u) {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = "#000";
+    for (const [t] of d.events) {
+      const x = u.valToPos(t, "x", true);
+      if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+    }
+    ctx.restore();
+  };
+  const plot = new uPlot({
+    width: Math.max(600, Math.min(1200, el.clientWidth || 1000)),
+    height: 70 + 30 * d.vantages.length,
+    legend: {show: false},
+    scales: {y: {auto: false, range: [-0.5, d.vantages.length - 0.5]}},
+    axes: [{}, {size: 130, splits: () => d.vantages.map((_, i) => i),
+      values: (u, ticks) => ticks.map(t => d.vantages[t] || "")}],
+    series,
+    hooks: {
+      draw: [events],
+      setCursor: [u => {
+        const p = pointAt(u);
+        if (read) read.textContent = p ? new Date(p[0] * 1000).toISOString().slice(0, 16) +
+          "Z " + d.vantages[p[1]] + ": " + (d.verdicts[p[2]] || "?") + " (" + p[4] + ")" : hint;
+      }],
+    },
+  }, data, el);
+  plot.over.addEventListener("click", () => {
+    const p = pointAt(plot);
+    if (p && p[3]) location.href = "/measurement/" + encodeURIComponent(p[3]);
+  });
+  window.censorscopeTimeline = plot;  // for tests and for the console
+  el.dataset.series = String(series.length - 1);
+})();
