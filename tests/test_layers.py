@@ -31,7 +31,7 @@ CLI = {"cli", "__main__"}
 EDGE_USES = {
     "helper": {"probe", "net"},  # the helper measures with the probe, serves with net/
     "lab": {"net"},  # the lab's sites serve with the shared server routine
-    "dashboard": {"store"},  # the dashboard reads the store
+    "dashboard": {"store", "net"},  # the dashboard reads the store, limits heads with net/
 }
 # what the core must not touch: sockets, event loops, processes, files, DuckDB, the CLI
 CORE_FORBIDDEN = {

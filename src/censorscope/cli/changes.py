@@ -39,14 +39,14 @@ _BY_PLATFORM = "changes of whole platforms (instagram, twitter, ...) from their 
 
 def _configure_timeline(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="only this target URL")
-    add_db(p)
+    add_db(p, lake=True)
     add_events(p)
     p.add_argument("--json", action="store_true", help="one JSON object per change")
     platforms.add_options(p, _BY_PLATFORM)
 
 
 def _timeline(args: argparse.Namespace, err: Console) -> int:
-    store = existing_store(args.db, "run lab run/campaign or measure first")
+    store = existing_store(args.db, "run lab run/campaign or measure first", args.lake)
     if args.platform:
         judged = platforms.chosen(args)
         with store:
@@ -111,7 +111,7 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
 
 
 def _configure_report(p: argparse.ArgumentParser) -> None:
-    add_db(p)
+    add_db(p, lake=True)
     p.add_argument("--out", required=True, help="directory to write")
     add_events(p)
     p.add_argument("--traffic", help="traffic series (CSV or IODA JSON) to plot")
@@ -122,7 +122,7 @@ def _configure_report(p: argparse.ArgumentParser) -> None:
 def _report(args: argparse.Namespace, err: Console) -> int:
     from censorscope.cli.report import write_report  # matplotlib: only when needed
 
-    store = existing_store(args.db)
+    store = existing_store(args.db, lake=args.lake)
     traffic = read_series(args.traffic) if args.traffic else []
     with store:
         judged = (

@@ -33,14 +33,14 @@ _CSV = (
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    add_db(p)
+    add_db(p, lake=True)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON document")
     fmt.add_argument("--csv", action="store_true", help="one CSV row per measurement compared")
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
-    with existing_store(args.db) as store:
+    with existing_store(args.db, lake=args.lake) as store:
         rows = store.compared()
     if not rows:
         err.print(f"{args.db}: no imported measurements to compare (run `censorscope import`)")

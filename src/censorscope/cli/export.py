@@ -20,14 +20,14 @@ from censorscope.wire import ooniwrite
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["ooni"], default="ooni")
     p.add_argument("--out", required=True, help="FILE.jsonl, or FILE.jsonl.gz to compress")
-    add_db(p)
+    add_db(p, lake=True)
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
     out = Path(args.out)
     n = 0
     version = censorscope.__version__
-    with existing_store(args.db) as store, _open(out) as f:
+    with existing_store(args.db, lake=args.lake) as store, _open(out) as f:
         for mid, m, control, row in store.with_controls():
             v = None
             if row is not None:

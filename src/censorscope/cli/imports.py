@@ -33,6 +33,7 @@ from rich.console import Console
 from censorscope.analysis.peers import HandshakePeers, handshake_class
 from censorscope.analysis.verdict import decide_imported, decide_observed
 from censorscope.cli import output
+from censorscope.cli.lake import write_lake
 from censorscope.cli.options import Command, add_db, positive_int
 from censorscope.inputs import documents
 from censorscope.records import HttpRequest, Imported, Verdict
@@ -65,6 +66,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         " 1 judges here, with less memory)",
     )
     add_db(p)
+    p.add_argument("--lake", metavar="DIR", help="also write the store as a Parquet lake there"
+                   " (the store's every row: `lake export`)")  # fmt: skip
 
 
 def import_observations(store: Store, files: list[str], err: Console | None = None) -> int:
@@ -403,9 +406,14 @@ def _run(args: argparse.Namespace, err: Console) -> int:
                 f"imported {n} measurements into {args.db} (run {store.run_id})"
                 + _repeated(store.repeated)
             )
+            if args.lake:
+                write_lake(store, args.lake, err)
             return 0 if n else 1
         workers = None if args.workers is None else max(1, args.workers)
         counts = import_raw(store, args.files, err, out, tool=fmt, workers=workers)
+        if args.lake:
+            store.flush()
+            write_lake(store, args.lake, err)
     n = counts["measurements"]
     err.print(
         f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"

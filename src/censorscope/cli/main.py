@@ -20,6 +20,7 @@ from censorscope.cli import (
     helper,
     imports,
     lab,
+    lake,
     measure,
     rules,
     serve,
@@ -43,6 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     rules.INFER,
     imports.IMPORT,
     export.EXPORT,
+    lake.EXPORT,
     compare.COMPARE,
     data.ANOMALIES,
     data.EVENTS,
@@ -50,7 +52,11 @@ COMMANDS: tuple[Command, ...] = (
     unblock.UNBLOCK,
     helper.SERVE,
 )
-GROUPS = {"lab": "the emulated internet with censors", "helper": "the control helper"}
+GROUPS = {
+    "lab": "the emulated internet with censors",
+    "helper": "the control helper",
+    "lake": "a Parquet lake for DuckDB, Spark and the like",
+}
 
 
 class _Version(argparse.Action):

@@ -90,10 +90,16 @@ def hostport_arg(default_port: int) -> Callable[[str], tuple[str, int]]:
     return parse
 
 
-def add_db(p: argparse.ArgumentParser | argparse._ArgumentGroup, **kw: Any) -> None:
+def add_db(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup, lake: bool = False, **kw: Any
+) -> None:
+    """--db; with `lake`, also --lake (a command that only reads can read a lake)."""
     kw.setdefault("default", DEFAULT_DB)
     kw.setdefault("help", f"DuckDB file (default {DEFAULT_DB})")
     p.add_argument("--db", **kw)
+    if lake:
+        p.add_argument("--lake", metavar="DIR", help="read a Parquet lake (written by `lake "
+                       "export` or `import --lake`) instead of --db")  # fmt: skip
 
 
 def add_events(p: argparse.ArgumentParser) -> None:
@@ -148,7 +154,15 @@ def probe_config(args: argparse.Namespace) -> ProbeConfig:
     )
 
 
-def existing_store(db: str, fix: str = "measure something first") -> Store:
+def existing_store(db: str, fix: str = "measure something first", lake: str | None = None) -> Store:
+    """The store at `db`, or the lake at `lake` read as one (store/lake.py)."""
+    if lake:
+        from censorscope.store.lake import open_lake
+
+        if not Path(lake).is_dir():
+            fix = "give the folder `lake export` wrote"
+            raise InputError(lake, "--lake", "no such folder", fix)
+        return open_lake(lake)
     if not Path(db).exists():
         raise InputError(db, "--db", "no such store", fix)
     return Store(db)

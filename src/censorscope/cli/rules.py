@@ -118,6 +118,7 @@ def _configure_infer(p: argparse.ArgumentParser) -> None:
         "--lab", metavar="SCENARIO", type=scenario_arg, help="probe a lab ISP actively"
     )
     src.add_argument("--db", help="observations from a store's verdicts (latest per name)")
+    src.add_argument("--lake", metavar="DIR", help="the same from a Parquet lake")
     p.add_argument("--vantage", help="with --db: only this vantage's verdicts")
     p.add_argument("--isp", help="the lab ISP to probe (with --lab)")
     p.add_argument(
@@ -136,9 +137,9 @@ def _infer(args: argparse.Namespace, err: Console) -> int:
     from censorscope.rules.inference import infer, observations_from
 
     probes = 0
-    if args.observations or args.db:
-        if args.db:
-            with existing_store(args.db) as store:
+    if args.observations or args.db or args.lake:
+        if args.db or args.lake:
+            with existing_store(args.db, lake=args.lake) as store:
                 latest = store.latest_verdicts(args.vantage, skip=SILENT)
             observations = observations_from(latest)
         else:

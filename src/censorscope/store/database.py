@@ -85,6 +85,7 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("evidence", pa.string()),
     ],
 }
+COLUMNS = _COLUMNS  # the lake's files have them too (store/lake.py)
 # JSON documents (a measurement's steps, another tool's keys, a verdict's evidence):
 # zstd keeps them in a quarter of the space DuckDB's default choice takes, and an import
 # writes them in about half the time (its own choice tries every method on every block)
