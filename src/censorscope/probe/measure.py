@@ -227,7 +227,7 @@ class Probe:
         while not assess(pairs_of(m.throughput, host)).done:
             # a random name no substring rule is likely to hit (hex has no 't'; no '.com')
             control_sni = secrets.token_hex(6) + ".org"
-            got = await timed_pair(self.cfg, host, control_sni, address, size)
+            got = await timed_pair(self.cfg, host, control_sni, address, size, first.rate_kbps)
             m.throughput += (
                 got if got is not None else await self.pair(host, control_sni, address, size)
             )

@@ -7,9 +7,9 @@ the probe read them 0.6-0.7 s apart and called the rate 90-105 kbit/s. A thread 
 own would still share the interpreter's lock with that work. A process that only times
 transfers sleeps most of the time, so the scheduler wakes it first when data arrive.
 
-One worker process per probe process, started on first use, serving up to AT_ONCE pairs
-at a time on its own event loop; it ends when the caller's end of the pipe closes. Where
-it cannot run, the pairs are timed on the caller's loop.
+One worker process per probe process, started on first use, serving pairs on its own
+event loop; it ends when the caller's end of the pipe closes. Where it cannot run, the
+pairs are timed on the caller's loop.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ if TYPE_CHECKING:
     from censorscope.probe.measure import ProbeConfig
     from censorscope.records import Throughput
 
-# pairs timed at once: each is two full-speed downloads, and a few hundred at once (every
-# site a loaded machine made look slow) swamped the lab; their TLS handshakes timed out
+# Pairs of a target whose first transfer was only somewhat slow (LIGHT_KBPS or more: on a
+# loaded machine, hundreds of accessible sites) are timed AT_ONCE at a time: all at once,
+# each with two full-speed downloads, they swamped the lab and their handshakes timed
+# out. A target held to a throttler's rate is not queued (a campaign has hundreds).
 AT_ONCE = 16
-Job = tuple[int, "ProbeConfig", str, str, str, int]  # id, config, sni, control sni, address, size
+LIGHT_KBPS = 500.0
+# id, config, sni, control sni, address, size, queued (behind AT_ONCE)
+Job = tuple[int, "ProbeConfig", str, str, str, int, bool]
 
 
 class _Worker:
@@ -81,14 +85,14 @@ class _Worker:
             self.proc.wait()
 
     async def pair(
-        self, cfg: ProbeConfig, sni: str, control_sni: str, address: str, size: int
+        self, cfg: ProbeConfig, sni: str, control_sni: str, address: str, size: int, queued: bool
     ) -> list[Throughput]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         with self.lock:
             jid = next(self.ids)
             self.waiting[jid] = (loop, fut)
-            self.conn.send((jid, cfg, sni, control_sni, address, size))
+            self.conn.send((jid, cfg, sni, control_sni, address, size, queued))
         try:
             result = await fut
         finally:
@@ -123,15 +127,16 @@ def _get() -> _Worker | None:
 
 
 async def timed_pair(
-    cfg: ProbeConfig, sni: str, control_sni: str, address: str, size: int
+    cfg: ProbeConfig, sni: str, control_sni: str, address: str, size: int, first_kbps: float
 ) -> list[Throughput] | None:
     """The pair's two transfers timed in the timing process; None where it cannot run
-    (the caller then times them itself)."""
+    (the caller then times them itself). `first_kbps`: the target's first transfer (at
+    LIGHT_KBPS or more, the pair waits its turn behind AT_ONCE others)."""
     worker = _get()
     if worker is None:
         return None
     try:
-        return await worker.pair(cfg, sni, control_sni, address, size)
+        return await worker.pair(cfg, sni, control_sni, address, size, first_kbps >= LIGHT_KBPS)
     except (RuntimeError, OSError, EOFError):
         return None
 
@@ -159,12 +164,12 @@ async def _loop(conn: Connection, parent: int) -> None:
     at_once = asyncio.Semaphore(AT_ONCE)
 
     async def run(job: Job) -> None:
-        jid, cfg, sni, control_sni, address, size = job
+        jid, cfg, sni, control_sni, address, size, queued = job
         probe = probes.get(cfg)
         if probe is None:
             probe = probes[cfg] = Probe(cfg)
         try:
-            async with at_once:
+            async with at_once if queued else contextlib.nullcontext():
                 result: Any = await probe.pair(sni, control_sni, address, size)
         except Exception as exc:  # noqa: BLE001 - sent back, raised there
             result = RuntimeError(f"timing process: {exc!r}")
