@@ -102,3 +102,12 @@ def test_spark_reads_the_lake_in_place(stored: Path, tmp_path: Path) -> None:
         assert {f.name for f in df.schema} >= {"target", "vantage", "time", "rule", "evidence"}
     finally:
         spark.stop()
+
+
+def test_an_import_writes_the_lake_with_every_row_it_stored(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "ooni"
+    db, lake = tmp_path / "o.duckdb", tmp_path / "lake"
+    assert main(["import", "--format", "ooni", str(data), "--db", str(db),
+                 "--lake", str(lake)]) == 0  # fmt: skip
+    with open_lake(lake) as got, Store(db, read_only=True) as s:
+        assert _rows(got, "verdicts") == _rows(s, "verdicts") and _rows(s, "verdicts")

@@ -412,7 +412,6 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         workers = None if args.workers is None else max(1, args.workers)
         counts = import_raw(store, args.files, err, out, tool=fmt, workers=workers)
         if args.lake:
-            store.flush()
             write_lake(store, args.lake, err)
     n = counts["measurements"]
     err.print(

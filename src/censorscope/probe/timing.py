@@ -69,11 +69,11 @@ class _Worker:
             with self.lock:
                 loop, fut = self.waiting.pop(jid, (None, None))
             if loop is not None and fut is not None:
-                loop.call_soon_threadsafe(_settle, fut, result)
+                _hand(loop, fut, result)
         with self.lock:
             gone, self.waiting = list(self.waiting.values()), {}
         for loop, fut in gone:
-            loop.call_soon_threadsafe(_settle, fut, RuntimeError("the timing process ended"))
+            _hand(loop, fut, RuntimeError("the timing process ended"))
 
     def close(self) -> None:
         """Its end of the pipe closed, the process ends (waited for, briefly)."""
@@ -101,6 +101,13 @@ class _Worker:
         if isinstance(result, BaseException):
             raise result
         return list(result)
+
+
+def _hand(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any) -> None:
+    # a loop that closed meanwhile (its caller gone) raises: that must not end the thread
+    # that answers every other caller, whose pairs would then wait forever
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_settle, fut, result)
 
 
 def _settle(fut: asyncio.Future[Any], result: Any) -> None:

@@ -36,7 +36,9 @@ UNKNOWN_COUNTRY = "ZZ"
 def export(
     store: Store, out: str | Path, progress: Callable[[str, int], None] | None = None
 ) -> dict[str, int]:
-    """Write the store's measurements and verdicts under `out`; rows written per table."""
+    """Write the store's measurements and verdicts under `out` (what waits in its buffer
+    written first); rows written per table."""
+    store.flush()
     written: dict[str, int] = {}
     for table in TABLES:
         cols = ", ".join(name for name, _ in COLUMNS[table])

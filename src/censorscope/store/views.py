@@ -11,6 +11,7 @@ from typing import Any
 
 from censorscope.records import Measurement
 from censorscope.store.database import Store, row_measurement
+from censorscope.store.sql import literal
 
 ROW = ("target", "vantage", "country", "asn", "time", "verdict", "method", "rate_kbps", "rule",
        "measurement_id")  # fmt: skip
@@ -23,7 +24,10 @@ _SELECT = ", ".join(
 
 # verdicts at the same time in one series (or one timeline) in a stable order
 _TIE = "coalesce(measurement_id, '')"
-_HOST = re.compile(r"^[a-z+.-]+://([^/:?#]+)")
+# a target's host name, for the domain filter: one pattern for the SQL and for host_of
+_HOST_PATTERN = r"^[a-z+.-]+://([^/:?#]+)"
+_HOST_SQL = literal(_HOST_PATTERN)
+_HOST = re.compile(_HOST_PATTERN)
 
 
 def _rows(cur: Any) -> list[dict[str, Any]]:
@@ -58,8 +62,8 @@ def overview(
     if domain:
         d = domain.lower().strip(".")
         cond.append(
-            "(lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) = $d"
-            " OR lower(regexp_extract(target, '^[a-z+.-]+://([^/:?#]+)', 1)) LIKE $sub ESCAPE '\\')"
+            f"(lower(regexp_extract(target, {_HOST_SQL}, 1)) = $d"
+            f" OR lower(regexp_extract(target, {_HOST_SQL}, 1)) LIKE $sub ESCAPE '\\')"
         )
         args["d"], args["sub"] = d, "%." + d.replace("%", r"\%").replace("_", r"\_")
     cur = store.db.execute(
