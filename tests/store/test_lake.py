@@ -69,6 +69,14 @@ def test_a_folder_that_is_not_a_lake_is_said_so(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"not a lake.*lake export"):
         open_lake(tmp_path / "x")
     assert main(["timeline", "--lake", str(tmp_path / "x")]) == 2
+    broken = tmp_path / "broken"
+    for table in ("measurements", "verdicts"):
+        part = broken / table / "date=2022-03-14" / "cc=RU"
+        part.mkdir(parents=True)
+        (part / "part-0.parquet").write_bytes(b"not parquet")
+    with pytest.raises(StoreError, match=r"part-0\.parquet.*lake export") as e:
+        open_lake(broken)
+    assert "LINE" not in str(e.value) and "CREATE VIEW" not in str(e.value)
     assert main(["timeline", "--lake", str(tmp_path / "missing")]) == 2
     assert main(["lake", "export", "--db", str(tmp_path / "none.duckdb"),
                  "--out", str(tmp_path / "l")]) == 2  # fmt: skip

@@ -103,5 +103,9 @@ def open_lake(lake: str | Path) -> Store:
             )
     except duckdb.Error as exc:
         db.close()
-        raise StoreError(f"{lake}: cannot read the lake: {exc}") from exc
+        why = str(exc).split("\n", 1)[0]  # DuckDB's reason, not the SQL it quotes after
+        raise StoreError(
+            f"{lake}: cannot read the lake: {why} (write it again with `censorscope lake"
+            " export --db F --out DIR`)"
+        ) from exc
     return Store(":memory:", connection=db)  # closing the store closes the views
