@@ -1,82 +1,22 @@
 """Benchmark: import and judge OONI web_connectivity measurements.
 
-A .jsonl.gz of N measurements (default 200,000) is generated from the real OONI
-measurements in tests/data/ooni (v0.4 and LTE; accessible, DNS-bogon, blockpage, down,
-redirect and probe-error cases): each copy gets another input name, answer addresses,
-network, country and time. `censorscope import` runs on it in a child process (wall time,
-peak memory of that process), and pandas.read_json(lines=True) parses the same file in
-this one (the ratio). Targets: at least 5,000 measurements/s on the 2-core machine, peak
-memory under 500 MB whatever N.
+A .jsonl.gz of N measurements (default 200,000) is generated (bench/corpus.py) from the
+real OONI measurements in tests/data/ooni. `censorscope import` runs on it in a child
+process (wall time, peak memory of that process), and pandas.read_json(lines=True) parses
+the same file in this one (the ratio). Targets: at least 5,000 measurements/s on the
+2-core machine, peak memory under 500 MB whatever N.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import orjson
-
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "ooni"
-TEMPLATES = (
-    "report1",
-    "report2",
-    "web_connectivity_ir_fp",
-    "web_connectivity_b64_hdr",
-    "web_connectivity_no_body",
-    "web_connectivity_odd_hdr",
-    "web_connectivity_null2",
-    "bug_352",
-    "20250527233111.802678_ID_webconnectivity_5a37ec909dbf14e3",
-    "lte-8844",
-)
-
-
-def templates() -> list[tuple[str, list[str], str]]:
-    """(JSON text, its answer addresses, its input host) per real measurement."""
-    out = []
-    for name in TEMPLATES:
-        doc = json.loads(gzip.decompress((DATA / f"{name}.json.gz").read_bytes()))
-        host = doc["input"].split("/")[2]
-        answers = [
-            a.get("ipv4")
-            for q in doc["test_keys"].get("queries") or []
-            for a in q.get("answers") or []
-            if a.get("ipv4")
-        ]
-        out.append((json.dumps(doc), sorted(set(answers)), host))
-    return out
-
-
-def generate(path: Path, n: int, seed: int = 1) -> int:
-    rng = random.Random(seed)
-    tpls = templates()
-    asns = [rng.randrange(1000, 60000) for _ in range(60)]
-    ccs = ["RU", "IR", "CN", "TR", "KZ", "BY", "IN", "ID", "EG", "PK"]
-    with gzip.open(path, "wb", compresslevel=1) as f:
-        for i in range(n):
-            text, answers, host = tpls[i % len(tpls)]
-            name = f"site{rng.randrange(50_000)}.example{rng.randrange(40)}.org"
-            text = text.replace(host, name)
-            for a in answers:
-                text = text.replace(f'"{a}', f'"{rng.randrange(1, 223)}.{rng.randrange(256)}.'
-                                    f'{rng.randrange(256)}.{rng.randrange(1, 255)}')  # fmt: skip
-            doc = orjson.loads(text)
-            doc["probe_asn"] = f"AS{rng.choice(asns)}"
-            doc["probe_cc"] = rng.choice(ccs)
-            day, sec = rng.randrange(30), rng.randrange(86400)
-            doc["measurement_start_time"] = (
-                f"2024-03-{day + 1:02d} {sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
-            )
-            doc["measurement_uid"] = f"bench{i}"
-            f.write(orjson.dumps(doc) + b"\n")
-    return path.stat().st_size
+from corpus import generate
 
 
 def _mem_mb(pid: int, field: str) -> float:

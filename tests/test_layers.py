@@ -6,7 +6,8 @@
                 DuckDB, argparse or terminal output
     inputs      inputs/: reads the files users give (scenarios, lists, registries) into
                 records; vocabulary, core and inputs
-    edges       probe/, lab/, store/, helper/, net/: vocabulary, core, inputs, their own
+    edges       probe/, lab/, store/, helper/, net/, dashboard/, engine/: vocabulary, core,
+                inputs, their own
                 package and the few other edges EDGE_USES names; never cli/
     cli         cli/ and __main__: everything
 
@@ -25,13 +26,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "censorscope"
 VOCABULARY = {"records", "scenario", "errors", "timeparse", ""}
 CORE = {"wire", "rules", "analysis"}
 INPUTS = {"inputs"}
-EDGES = {"probe", "lab", "store", "helper", "net", "dashboard"}
+EDGES = {"probe", "lab", "store", "helper", "net", "dashboard", "engine"}
 CLI = {"cli", "__main__"}
 # edges that another edge may use, and why
 EDGE_USES = {
     "helper": {"probe", "net"},  # the helper measures with the probe, serves with net/
     "lab": {"net"},  # the lab's sites serve with the shared server routine
     "dashboard": {"store", "net"},  # the dashboard reads the store, limits heads with net/
+    "engine": {"store"},  # the batch jobs make the store's rows and write its lake
 }
 # what the core must not touch: sockets, event loops, processes, files, DuckDB, the CLI
 CORE_FORBIDDEN = {

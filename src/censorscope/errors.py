@@ -9,6 +9,8 @@
     +-- StoreError              the measurement store cannot be opened or written
     +-- HelperError             the control helper answered badly or not at all
     +-- AlertError              an alert could not be delivered (censorscope.cli.alerts)
+    +-- EngineError             Apache Spark is missing (pyspark, Java) or a job failed
+                                (censorscope.engine.spark)
     +-- BadRequest              a client sent a server of ours no valid request within its
                                 limits (net.httpserve and the dashboard answer it with
                                 `status`; never a user's error)
@@ -66,6 +68,10 @@ class HelperError(CensorscopeError):
 
 class AlertError(CensorscopeError):
     """An alert could not be delivered."""
+
+
+class EngineError(CensorscopeError):
+    """The distributed engine (Spark) could not be started or a job of it failed."""
 
 
 class BadRequest(CensorscopeError):

@@ -4,6 +4,7 @@ DuckDB gives the same rows, and the commands that read a store read a lake the s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.dataset as ds
 import pytest
@@ -82,13 +83,8 @@ def test_a_folder_that_is_not_a_lake_is_said_so(tmp_path: Path) -> None:
                  "--out", str(tmp_path / "l")]) == 2  # fmt: skip
 
 
-def test_spark_reads_the_lake_in_place(stored: Path, tmp_path: Path) -> None:
+def test_spark_reads_the_lake_in_place(stored: Path, tmp_path: Path, spark: Any) -> None:
     """The lake as Apache Spark (local mode) reads it: the same rows, by partition."""
-    pyspark = pytest.importorskip("pyspark", reason="the optional extra: pip install '.[spark]'")
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java (Debian: default-jre-headless)")
     lake = tmp_path / "lake"
     with Store(stored, read_only=True) as s:
         export(s, lake)
@@ -96,20 +92,10 @@ def test_spark_reads_the_lake_in_place(stored: Path, tmp_path: Path) -> None:
             "SELECT strftime(time, '%Y-%m-%d'), country, verdict, count(*) FROM verdicts"
             " GROUP BY ALL ORDER BY ALL"
         ).fetchall()
-    spark = (
-        pyspark.sql.SparkSession.builder.master("local[1]")
-        .appName("censorscope-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    try:
-        df = spark.read.parquet(str(lake / "verdicts"))
-        got = df.groupBy("date", "cc", "verdict").count().orderBy("date", "cc", "verdict")
-        assert [(str(r["date"]), r["cc"], r["verdict"], r["count"]) for r in got.collect()] == want
-        assert {f.name for f in df.schema} >= {"target", "vantage", "time", "rule", "evidence"}
-    finally:
-        spark.stop()
+    df = spark.read.parquet(str(lake / "verdicts"))
+    got = df.groupBy("date", "cc", "verdict").count().orderBy("date", "cc", "verdict")
+    assert [(str(r["date"]), r["cc"], r["verdict"], r["count"]) for r in got.collect()] == want
+    assert {f.name for f in df.schema} >= {"target", "vantage", "time", "rule", "evidence"}
 
 
 def test_an_import_writes_the_lake_with_every_row_it_stored(tmp_path: Path) -> None:

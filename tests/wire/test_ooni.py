@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from censorscope.analysis.apps import app_state
 from censorscope.analysis.verdict import decide_imported
-from censorscope.cli.imports import line
+from censorscope.engine.judging import line
 from censorscope.records import Imported, Verdict
 from censorscope.store.database import arrow_table, imported_rows
 from censorscope.wire.ooni import FormatProblem, parse

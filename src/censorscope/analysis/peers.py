@@ -48,6 +48,10 @@ class HandshakePeers:
             counts = self._counts.setdefault(key, [0, 0])
             counts[0 if cls == "fast" else 1] += 1
 
+    def set(self, key: tuple[int, int], fast: int, slow: int) -> None:
+        """The counts of an (ASN, hour), counted elsewhere (by Spark, say)."""
+        self._counts[key] = [fast, slow]
+
     def judge(self, m: Measurement) -> str | None:
         """ "fast" or "slow": how the others went (this measurement, counted, left out);
         None when fewer than PEERS_MIN others were measured."""

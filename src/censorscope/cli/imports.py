@@ -14,7 +14,6 @@ import contextlib
 import functools
 import gc
 import importlib.abc
-import json
 import multiprocessing
 import os
 import re
@@ -27,20 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
 from rich.console import Console
 
-from censorscope.analysis.peers import HandshakePeers, handshake_class
-from censorscope.analysis.verdict import decide_imported, decide_observed
+from censorscope.analysis.peers import HandshakePeers
+from censorscope.analysis.verdict import decide_observed
 from censorscope.cli import output
 from censorscope.cli.lake import write_lake
-from censorscope.cli.options import Command, add_db, positive_int
+from censorscope.cli.options import Command, add_db, add_engine, positive_int
+from censorscope.engine import judging
 from censorscope.inputs import documents
-from censorscope.records import HttpRequest, Imported, Verdict
+from censorscope.records import HttpRequest, Imported
 from censorscope.store import Store, spool
-from censorscope.store.database import arrow_table, imported_rows
-from censorscope.wire import censoredplanet as cp_format
-from censorscope.wire.ooni import FormatProblem, parse
+from censorscope.store.database import arrow_table
 
 FORMATS = ("ooni", "ooni-obs", "censoredplanet")
 
@@ -67,7 +64,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     )
     add_db(p)
     p.add_argument("--lake", metavar="DIR", help="also write the store as a Parquet lake there"
-                   " (the store's every row: `lake export`)")  # fmt: skip
+                   " (the store's every row: `lake export`); with --engine spark, the lake"
+                   " written instead of the store (a local folder or any URI Spark"
+                   " writes: s3a://, gs://, hdfs://)")  # fmt: skip
+    add_engine(p)
 
 
 def import_observations(store: Store, files: list[str], err: Console | None = None) -> int:
@@ -147,13 +147,15 @@ def import_raw(
             counts["web"] += chunk.judged - chunk.apps
             if out is not None:
                 out.writelines(text + "\n" for text in chunk.lines)
-        for i in deferred:
-            v = decide_imported(i, peers.judge(i.measurement))
-            store.add_imported(i, v)
-            counts["measurements"] += 1
-            counts["web"] += 1
-            if out is not None:
-                out.write(json.dumps(line(i, v), ensure_ascii=False) + "\n")
+        late = judging.judge_deferred(((i, 0) for i in deferred), peers, store.run_id,
+                                      lines=out is not None)  # fmt: skip
+        if late.rows:
+            store.add_tables([("measurements", arrow_table("measurements", late.rows)),
+                              ("verdicts", arrow_table("verdicts", late.verdicts))])  # fmt: skip
+        counts["measurements"] += late.judged
+        counts["web"] += late.judged
+        if out is not None:
+            out.writelines(text + "\n" for text in late.lines)
     said.close()
     store.flush()
     return counts
@@ -165,9 +167,8 @@ PARALLEL_BYTES = 16 * 2**20  # smaller inputs are judged in this process
 
 @dataclass(slots=True)
 class _Chunk:
-    """A chunk of documents judged in a worker: the rows of those judged, as Arrow tables
-    for the store; those that must wait for the hour's peers; the (ASN, hour) and
-    handshake class of each measurement, for counting peers; what could not be read."""
+    """A chunk of documents judged in a worker (engine.judging), its rows spooled as
+    Arrow tables for the store: only counts, lines and the waiting come back."""
 
     files: list[tuple[str, str]] = field(default_factory=list)  # (table, spooled file)
     judged: int = 0
@@ -181,44 +182,13 @@ class _Chunk:
 def _judge_chunk(
     items: list[documents.Item], tool: str, run_id: str, lines: bool, folder: str
 ) -> _Chunk:
-    out = _Chunk()
-    rows: list[tuple[Any, ...]] = []
-    verdicts: list[tuple[Any, ...]] = []
-    for item in documents.expand(items):
-        if isinstance(item, documents.Problem):
-            out.problems.append(item)
-            continue
-        try:
-            doc = item.decoded()
-        except orjson.JSONDecodeError as exc:
-            out.problems.append(documents.not_json(item.source, exc))
-            continue
-        try:
-            found = (
-                [parse(doc, item.source)] if tool == "ooni" else cp_format.parse(doc, item.source)
-            )
-        except FormatProblem as p:
-            out.problems.append(documents.Problem(item.source, p.why, p.fix))
-            continue
-        for i in found:
-            web = i.app is None and i.scan is None
-            cls = handshake_class(i.measurement) if web else None
-            out.keys.append((HandshakePeers.key(i.measurement), cls))
-            if cls == "slow":
-                out.deferred.append(i)
-                continue
-            v = decide_imported(i)
-            m_rows, v_row = imported_rows(i, v, run_id)
-            rows.extend(m_rows)
-            verdicts.append(v_row)
-            out.judged += 1
-            out.apps += i.app is not None
-            if lines:
-                out.lines.append(json.dumps(line(i, v), ensure_ascii=False))
-    if rows:
+    j = judging.judge(documents.expand(items), tool, run_id, lines)
+    out = _Chunk(judged=j.judged, apps=j.apps, lines=j.lines, keys=j.keys,
+                 deferred=j.deferred, problems=j.problems)  # fmt: skip
+    if j.rows:
         out.files = spool.write(folder, [
-            ("measurements", arrow_table("measurements", rows)),
-            ("verdicts", arrow_table("verdicts", verdicts)),
+            ("measurements", arrow_table("measurements", j.rows)),
+            ("verdicts", arrow_table("verdicts", j.verdicts)),
         ])  # fmt: skip
     return out
 
@@ -320,17 +290,6 @@ def _warm() -> None:
     pages.page_kind(HttpRequest(url="", body="warm"))
 
 
-def line(i: Imported, v: Verdict) -> dict[str, Any]:
-    """The --json line: the verdict's fields, where it came from, and the tool's own."""
-    return {
-        **v.to_dict(),
-        "test_name": i.measurement.test_name,
-        "source": i.source,
-        "measurement_uid": i.uid,
-        i.tool: i.theirs,  # "ooni" or "censoredplanet": the tool's own judgement
-    }
-
-
 class _Problems:
     """Says each problem on `err`; past the first few of one kind in one file, counts
     them and says how many at the end of that file (a file of 1,000 listings is one
@@ -398,6 +357,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     csvs = [f for f in args.files if f.endswith((".csv", ".csv.gz"))]
     if fmt is None:
         fmt = "ooni-obs" if csvs and len(csvs) == len(args.files) else "ooni"
+    if args.engine == "spark":
+        return _run_spark(args, fmt, err)
     out = sys.stdout if args.json else None
     with Store(args.db) as store:
         if fmt == "ooni-obs":
@@ -418,6 +379,44 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
         f" {counts['files']} file(s) into {args.db} (run {store.run_id});"
         f" {counts['skipped']} skipped" + _repeated(store.repeated),
+        highlight=False,
+    )
+    return 0 if n or not counts["skipped"] else 1
+
+
+def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
+    """The same import through Spark, into the lake (engine/spark_import.py)."""
+    import uuid
+
+    from censorscope.engine.spark import session
+    from censorscope.engine.spark_import import import_files
+    from censorscope.errors import InputError
+
+    if fmt == "ooni-obs":
+        raise InputError(args.files[0], "--engine spark", "reads raw measurements only",
+                         "import observation CSVs with the embedded engine")  # fmt: skip
+    if not args.lake:
+        raise InputError("--lake", "--engine spark", "Spark writes a lake, not the store",
+                         "add --lake DIR (then read it with --lake DIR)")  # fmt: skip
+    run_id = uuid.uuid4().hex[:12]
+    with err.status("starting Spark"):
+        spark = session(args.master, "censorscope import")
+    try:
+        with err.status(f"importing with Spark ({spark.sparkContext.master})"):
+            done = import_files(spark, args.files, args.lake, run_id, fmt,
+                                out_line=sys.stdout.write if args.json else None)  # fmt: skip
+        said = _Problems(err)
+        for p in done.problems:
+            said(p)
+        said.close()
+    finally:
+        spark.stop()
+    counts = done.counts
+    n = counts["measurements"]
+    err.print(
+        f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
+        f" {counts['files']} file(s) into the lake {args.lake} (run {run_id}, Spark);"
+        f" {counts['skipped']} skipped",
         highlight=False,
     )
     return 0 if n or not counts["skipped"] else 1

@@ -102,6 +102,16 @@ def add_db(
                        "export` or `import --lake`) instead of --db")  # fmt: skip
 
 
+def add_engine(p: argparse.ArgumentParser) -> None:
+    """--engine and --master: the embedded engine (this machine) or Apache Spark."""
+    p.add_argument("--engine", choices=["embedded", "spark"], default="embedded",
+                   help="embedded (default: this machine, no Java) or spark (docs/scaling.md;"
+                   " pip install 'censorscope[spark]')")  # fmt: skip
+    p.add_argument("--master", metavar="URL", help="with --engine spark: local[2], "
+                   "spark://host:7077, yarn, k8s://... (default: spark-submit's, else "
+                   "local[*])")  # fmt: skip
+
+
 def add_events(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", default=str(REGISTRY), help="events registry (TOML)")
 

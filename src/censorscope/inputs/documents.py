@@ -11,6 +11,7 @@ naming the file, the line and the reason; reading goes on with the next line or 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -77,15 +78,28 @@ def batched(path: Path) -> Iterator[Lines | Document | Problem]:
     name = str(path)
     try:
         with path.open("rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
-            raw.seek(0)
-            if path.name.endswith((".json", ".json.gz")):
-                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
-                yield from _json_file(name, stream)
-            else:
-                yield from batches(name, _blocks(raw, gz))
+            yield from _read(name, raw)
     except OSError as exc:
         yield Problem(name, f"cannot read: {exc.strerror or exc}")
+
+
+def batched_bytes(name: str, data: bytes) -> Iterator[Lines | Document | Problem]:
+    """batched() of a file's bytes read elsewhere (by Spark from any file system it
+    knows), named `name`."""
+    try:
+        yield from _read(name, io.BytesIO(data))
+    except OSError as exc:
+        yield Problem(name, f"cannot read: {exc.strerror or exc}")
+
+
+def _read(name: str, raw: IO[bytes]) -> Iterator[Lines | Document | Problem]:
+    gz = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    if name.endswith((".json", ".json.gz")):
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw  # type: ignore[assignment]
+        yield from _json_file(name, stream)
+    else:
+        yield from batches(name, _blocks(raw, gz))
 
 
 BLOCK = 1 << 20  # bytes read, and at most 4x this decompressed, at a time

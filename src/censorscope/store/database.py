@@ -500,8 +500,11 @@ class Store:
 
     def _drop_repeated(self) -> None:
         """After a bulk append: of the rows with one id (a measurement imported before,
-        or twice in one import), the first stays."""
+        or twice in one import), the stored one stays; of those of this import, the one
+        read from the first file and line by name (the spool's rows come in no order,
+        and another engine must keep the same: engine/spark_import.py)."""
         for name, (key, t) in _IDENTITY.items():
+            then = "source, rowid" if name == "measurements" else "rowid"
             lo, hi = self.db.execute(
                 f"SELECT min({t}), max({t}) FROM {name} WHERE run_id = ?", [self.run_id]
             ).fetchone() or (None, None)
@@ -512,7 +515,7 @@ class Store:
                     SELECT rowid FROM {name} WHERE {t} BETWEEN $lo AND $hi AND {key} IN
                         (SELECT {key} FROM {name} WHERE run_id = $run)
                     QUALIFY row_number() OVER
-                        (PARTITION BY {key} ORDER BY run_id = $run, rowid) > 1)""",
+                        (PARTITION BY {key} ORDER BY run_id = $run, {then}) > 1)""",
                 {"lo": lo, "hi": hi, "run": self.run_id},
             ).fetchone()
             if name == "verdicts" and row:

@@ -1,0 +1,100 @@
+"""Apache Spark as censorscope's engine for archives beyond one machine (docs/scaling.md).
+
+Only the session and the translation of the store's Arrow columns live here; each job
+(`spark_import`, `spark_timeline`, `spark_audit`) hands Spark the same pure functions the
+embedded engine calls, per Arrow batch or per group. pyspark is an optional extra
+(`pip install 'censorscope[spark]'`) and needs Java 17 or later.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from censorscope.errors import EngineError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import DataType, StructType
+
+BATCH_ROWS = 2_000  # rows per Arrow batch a Python worker is handed or makes
+
+
+def session(master: str | None = None, app: str = "censorscope") -> SparkSession:
+    """A Spark session: `master` as spark-submit takes it (local[2], spark://host:7077,
+    yarn, k8s://...); None: the one spark-submit set, else local[*]."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineError("--engine spark needs pyspark: pip install 'censorscope[spark]'") from exc
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise EngineError(
+            "--engine spark needs Java 17 or later (Debian: apt-get install"
+            " default-jre-headless; or set JAVA_HOME)"
+        )
+    # pyspark warns that pandas 3 is newer than it knows; the jobs hand it Arrow only
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    # the Python workers run this interpreter (its packages), unless told otherwise
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app)
+    if master:
+        builder = builder.master(master)
+    local = (master or "local").startswith("local")
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.parquet.compression.codec": "zstd",
+        # a re-import replaces the partitions it writes, as `lake export` does
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
+        "spark.sql.shuffle.partitions": "16" if local else "200",
+        "spark.ui.enabled": "false" if local else "true",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # py4j or Java: whatever stopped the JVM from starting
+        raise EngineError(f"Spark did not start (master {master or 'default'}): {exc}") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def failure(what: str, exc: BaseException) -> EngineError:
+    """A failed job's error in one line: the Python worker's exception when there was one
+    (Spark wraps it in pages of Java stack), else Spark's first line."""
+    text = str(exc)
+    raised = re.findall(r"^(?:[\w.]+\.)?\w*(?:Error|Exception): .*$", text, re.MULTILINE)
+    python = [r for r in raised if not r.startswith(("org.", "java.", "py4j."))]
+    why = (python or raised or text.splitlines() or ["?"])[-1]
+    return EngineError(f"{what} failed: {why}")
+
+
+def spark_type(t: pa.DataType) -> DataType:
+    from pyspark.sql import types as st
+
+    if pa.types.is_timestamp(t):
+        return st.TimestampNTZType()  # the store's times are UTC without a zone
+    simple: dict[Any, DataType] = {
+        pa.string(): st.StringType(),
+        pa.int16(): st.ShortType(),
+        pa.int32(): st.IntegerType(),
+        pa.int64(): st.LongType(),
+        pa.bool_(): st.BooleanType(),
+        pa.float64(): st.DoubleType(),
+        pa.binary(): st.BinaryType(),
+    }
+    return simple[t]
+
+
+def spark_schema(schema: pa.Schema) -> StructType:
+    from pyspark.sql import types as st
+
+    return st.StructType([st.StructField(f.name, spark_type(f.type), True) for f in schema])
