@@ -15,7 +15,14 @@ from rich.console import Console
 from censorscope.analysis.timeline import SILENT, explain, find_changes, series
 from censorscope.cli import output, platforms
 from censorscope.cli.alerts import Dispatched, dispatch, pending
-from censorscope.cli.options import Command, add_db, add_events, add_sinks, existing_store
+from censorscope.cli.options import (
+    Command,
+    add_db,
+    add_engine,
+    add_events,
+    add_sinks,
+    existing_store,
+)
 from censorscope.inputs.events import load_events
 from censorscope.inputs.traffic import read_series
 from censorscope.records import Change, Event, Platform
@@ -43,9 +50,12 @@ def _configure_timeline(p: argparse.ArgumentParser) -> None:
     add_events(p)
     p.add_argument("--json", action="store_true", help="one JSON object per change")
     platforms.add_options(p, _BY_PLATFORM)
+    add_engine(p)
 
 
 def _timeline(args: argparse.Namespace, err: Console) -> int:
+    if args.engine == "spark":
+        return _timeline_spark(args, err)
     store = existing_store(args.db, "run lab run/campaign or measure first", args.lake)
     if args.platform:
         judged = platforms.chosen(args)
@@ -60,14 +70,47 @@ def _timeline(args: argparse.Namespace, err: Console) -> int:
     events = load_events(args.events)
     with store:
         per_vantage, explained = changes_in(store, events, args.target)
-    if args.json:
+    _show_changes(args.json, explained, per_vantage, events)
+    return 0
+
+
+def _timeline_spark(args: argparse.Namespace, err: Console) -> int:
+    """The same changes, found by Spark in a lake (engine/spark_timeline.py)."""
+    from censorscope.engine.spark import session
+    from censorscope.engine.spark_timeline import changes_in_lake
+    from censorscope.errors import InputError
+
+    if not args.lake:
+        raise InputError("--lake", "--engine spark", "Spark reads a lake, not the store",
+                         "add --lake DIR (from `lake export` or `import --lake`)")  # fmt: skip
+    if args.platform:
+        raise InputError("--platform", "--engine spark", "platform timelines are not"
+                         " distributed yet", "leave out --engine spark")  # fmt: skip
+    events = load_events(args.events)
+    with err.status("starting Spark"):
+        spark = session(args.master, "censorscope timeline")
+    try:
+        with err.status(f"finding changes with Spark ({spark.sparkContext.master})"):
+            per_vantage, explained = changes_in_lake(spark, args.lake, events, args.target)
+    finally:
+        spark.stop()
+    _show_changes(args.json, explained, per_vantage, events)
+    return 0
+
+
+def _show_changes(
+    as_json: bool,
+    explained: list[dict[str, object]],
+    per_vantage: list[Change],
+    events: Sequence[Event],
+) -> None:
+    if as_json:
         for d in explained:
             sys.stdout.write(json.dumps({"level": "country", **d}) + "\n")
         for c in per_vantage:
             sys.stdout.write(json.dumps({"level": "vantage", **c.to_dict()}) + "\n")
-        return 0
+        return
     output.console().print(output.changes_table(explained, per_vantage, events))
-    return 0
 
 
 def alert_changes(

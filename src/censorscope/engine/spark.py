@@ -13,6 +13,8 @@ import re
 import shutil
 import sys
 import warnings
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -57,6 +59,11 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         "spark.ui.enabled": "false" if local else "true",
         "spark.ui.showConsoleProgress": "false",
     }
+    log = resources.files("censorscope").joinpath("data/spark/log4j2.properties")
+    if isinstance(log, Path) and "spark.driver.extraJavaOptions" not in os.environ.get(
+        "PYSPARK_SUBMIT_ARGS", ""
+    ):
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log.as_uri()}"
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:
