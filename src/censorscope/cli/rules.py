@@ -14,10 +14,19 @@ from rich.console import Console
 
 from censorscope.analysis.timeline import SILENT
 from censorscope.cli import output
-from censorscope.cli.options import Command, existing_store, run, scenario_arg, time_arg
+from censorscope.cli.options import (
+    Command,
+    add_engine,
+    existing_store,
+    run,
+    scenario_arg,
+    time_arg,
+)
 from censorscope.errors import InputError
 from censorscope.inputs.observations import read_observations, seed_names
 from censorscope.lab.runtime import LabProcess
+from censorscope.records import Rule
+from censorscope.rules.audit import Domain
 
 AUDIT_COLUMNS = (
     "rule",
@@ -65,6 +74,7 @@ def _configure_audit(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="treat 'name.' as 'name' (real DPIs did not: the dot evaded them)",
     )
+    add_engine(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per rule")
     fmt.add_argument("--csv", action="store_true", help="one CSV row per rule")
@@ -86,15 +96,20 @@ def _audit(args: argparse.Namespace, err: Console) -> int:
         err.print(f"[yellow]... and {len(rules.problems) - 20} more problems[/]")
     pop = load_population(args.population, fold_trailing_dot=args.fold_trailing_dot)
     intended = load_intended(args.intended) if args.intended else None
-    results = audit(rules.rules, pop.domains.values(), intended)
-    rows = [r.to_dict(args.top) for r in results]
+    if args.engine == "spark":
+        rows, collateral = _audit_spark(args, rules.rules, list(pop.domains.values()), intended,
+                                        err)  # fmt: skip
+    else:
+        results = audit(rules.rules, pop.domains.values(), intended)
+        rows = [r.to_dict(args.top) for r in results]
+        collateral = len({d.name for r in results for d in r.collateral})
     total = {
         "rules": len(rules.rules),
         "rules_matching": len(rows),
         "population": len(pop),
         "skipped_lines": len(rules.problems),
         "intended": sum(int(r["intended"]) for r in rows),  # type: ignore[call-overload]
-        "collateral": len({d.name for r in results for d in r.collateral}),
+        "collateral": collateral,
     }
     if args.json:
         for r in rows:
@@ -109,6 +124,26 @@ def _audit(args: argparse.Namespace, err: Console) -> int:
     else:
         output.console().print(output.audit_table(rows, total))
     return 0
+
+
+def _audit_spark(
+    args: argparse.Namespace,
+    rules: list[Rule],
+    population: list[Domain],
+    intended: set[str] | None,
+    err: Console,
+) -> tuple[list[dict[str, object]], int]:
+    """The same audit, the population matched by Spark's workers (engine/spark_audit.py)."""
+    from censorscope.engine.spark import session
+    from censorscope.engine.spark_audit import audit_population
+
+    with err.status("starting Spark"):
+        spark = session(args.master, "censorscope audit")
+    try:
+        with err.status(f"auditing with Spark ({spark.sparkContext.master})"):
+            return audit_population(spark, rules, population, intended, args.top)
+    finally:
+        spark.stop()
 
 
 def _configure_infer(p: argparse.ArgumentParser) -> None:

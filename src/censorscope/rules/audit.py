@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -42,18 +42,27 @@ class RuleAudit:
 
     def to_dict(self, top: int = 10) -> dict[str, object]:
         worst = sorted(self.collateral, key=lambda d: d.rank)[:top]
-        return {
-            "rule": self.rule.id,
-            "match": self.rule.match,
-            "pattern": self.rule.pattern,
-            "matches": len(self.intended) + len(self.collateral) + len(self.unclassified),
-            "intended": len(self.intended),
-            "collateral": len(self.collateral),
-            "unclassified": len(self.unclassified),
-            "top_collateral": [
-                {"domain": d.name, "rank": d.rank, "category": d.category} for d in worst
-            ],
-        }
+        counts = len(self.intended), len(self.collateral), len(self.unclassified)
+        return audit_row(self.rule, *counts, worst)
+
+
+def audit_row(
+    rule: Rule, intended: int, collateral: int, unclassified: int, worst: Sequence[Domain]
+) -> dict[str, object]:
+    """A rule's line of the audit: its counts and its most popular collateral domains
+    (`worst`, by rank; an engine that counts elsewhere gives them so)."""
+    return {
+        "rule": rule.id,
+        "match": rule.match,
+        "pattern": rule.pattern,
+        "matches": intended + collateral + unclassified,
+        "intended": intended,
+        "collateral": collateral,
+        "unclassified": unclassified,
+        "top_collateral": [
+            {"domain": d.name, "rank": d.rank, "category": d.category} for d in worst
+        ],
+    }
 
 
 class NameIndex:
@@ -155,18 +164,29 @@ def audit(
     the rules with the most collateral first."""
     index = NameIndex(rules)
     results = [RuleAudit(r) for r in index.rules]
+    for i, cls, d in classify(index, population, intended):
+        getattr(results[i], cls).append(d)
+    hit = [r for r in results if r.intended or r.collateral or r.unclassified]
+    return sorted(hit, key=lambda r: (-len(r.collateral), r.rule.id))
+
+
+CLASSES = ("intended", "collateral", "unclassified")
+
+
+def classify(
+    index: NameIndex, population: Iterable[Domain], intended: set[str] | None = None
+) -> Iterator[tuple[int, str, Domain]]:
+    """(rule's place in index.rules, class, domain) for each match of a rule with a
+    domain of the population; the class one of CLASSES."""
     own = [None if r.match == "regex" else registrable(r.pattern.lower().lstrip("."))
            for r in index.rules]  # fmt: skip
     for d in population:
         for i in index.match(d.name):
-            res = results[i]
             if (
                 intended is not None and (d.name in intended or registrable(d.name) in intended)
             ) or (own[i] is not None and registrable(d.name) == own[i]):
-                res.intended.append(d)
+                yield i, "intended", d
             elif own[i] is None and intended is None:
-                res.unclassified.append(d)
+                yield i, "unclassified", d
             else:
-                res.collateral.append(d)
-    hit = [r for r in results if r.intended or r.collateral or r.unclassified]
-    return sorted(hit, key=lambda r: (-len(r.collateral), r.rule.id))
+                yield i, "collateral", d
