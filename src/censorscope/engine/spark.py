@@ -58,6 +58,8 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         "spark.sql.shuffle.partitions": "16" if local else "200",
         "spark.ui.enabled": "false" if local else "true",
         "spark.ui.showConsoleProgress": "false",
+        # a task's files renamed into place once, not twice (the lake has many of them)
+        "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
     }
     log = resources.files("censorscope").joinpath("data/spark/log4j2.properties")
     if isinstance(log, Path) and "spark.driver.extraJavaOptions" not in os.environ.get(

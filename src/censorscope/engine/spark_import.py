@@ -32,7 +32,7 @@ from censorscope.store.database import COLUMNS
 from censorscope.store.lake import UNKNOWN_COUNTRY
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 CHUNK = 1000  # documents judged at a time (the embedded importer's chunk)
 IDENTITY = {"measurements": "id", "verdicts": "measurement_id"}  # as the store's
@@ -78,18 +78,19 @@ class Imported:
 
 def list_files(
     spark: SparkSession, paths: list[str]
-) -> tuple[list[tuple[str, str]], list[documents.Problem]]:
-    """(URI for Spark, name as the embedded engine says it) of each measurement file, in
-    the embedded engine's order; the paths that are not, as problems. Local paths are
-    walked here (documents.files); others (s3a://, gs://, hdfs://) listed by Spark."""
-    found: list[tuple[str, str]] = []
+) -> tuple[list[tuple[str, str, int]], list[documents.Problem]]:
+    """(URI for Spark, name as the embedded engine says it, size) of each measurement
+    file, in the embedded engine's order; the paths that are not, as problems. Local
+    paths are walked here (documents.files); others (s3a://, gs://, hdfs://) listed by
+    Spark."""
+    found: list[tuple[str, str, int]] = []
     problems: list[documents.Problem] = []
     for p in paths:
         scheme = urlsplit(p).scheme
         if len(scheme) > 1 and scheme != "file":
-            for uri in _listed(spark, p):
+            for uri, size in _listed(spark, p):
                 if uri.endswith(documents.SUFFIXES):
-                    found.append((uri, uri))
+                    found.append((uri, uri, size))
                 else:
                     problems.append(documents.Problem(uri, "not a .json, .jsonl or .jsonl.gz"
                                                       " file: left out"))  # fmt: skip
@@ -98,13 +99,13 @@ def list_files(
             if isinstance(f, documents.Problem):
                 problems.append(f)
             else:
-                found.append((f.resolve().as_uri(), str(f)))
+                found.append((f.resolve().as_uri(), str(f), f.stat().st_size))
     return found, problems
 
 
-def _listed(spark: SparkSession, root: str) -> list[str]:
-    """Every file under `root` on a Hadoop file system, in the order os.walk would give
-    (a folder's files before its subfolders, each sorted)."""
+def _listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
+    """Every file under `root` on a Hadoop file system and its size, in the order os.walk
+    would give (a folder's files before its subfolders, each sorted)."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
     path = jvm.org.apache.hadoop.fs.Path(root)
@@ -115,12 +116,14 @@ def _listed(spark: SparkSession, root: str) -> list[str]:
         files = fs.listFiles(path, True)
         out = []
         while files.hasNext():
-            out.append(str(files.next().getPath().toString()))
+            status = files.next()
+            out.append((str(status.getPath().toString()), int(status.getLen())))
     except Exception as exc:  # py4j: the connector's own error (credentials, bucket)
         raise EngineError(f"{root}: cannot list it: {exc}") from exc
     base = root.rstrip("/")
 
-    def walk_key(uri: str) -> list[tuple[int, str]]:
+    def walk_key(listed: tuple[str, int]) -> list[tuple[int, str]]:
+        uri = listed[0]
         inner = uri[len(base) :].lstrip("/") if uri.startswith(base) else uri
         parts = PurePosixPath(inner).parts
         return [(1, d) for d in parts[:-1]] + [(0, parts[-1] if parts else "")]
@@ -273,13 +276,17 @@ def import_files(
     out.counts["files"] = len(found)
     if not found:
         return out
-    names = {_key(uri): (k, name) for k, (uri, name) in enumerate(found)}
+    names = {_key(uri): (k, name) for k, (uri, name, _) in enumerate(found)}
     staging = f"{lake.rstrip('/')}/_staging-{run_id}"
     schema = spark_schema(STAGE)
     try:
-        raw = spark.read.format("binaryFile").load([uri for uri, _ in found])
+        # a task per few files: Spark packs files into tasks of up to 128 MB, which
+        # left two cores one task of the whole input when files are a few MB
+        share = sum(size for *_, size in found) // (4 * spark.sparkContext.defaultParallelism)
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(2**20, min(share, 2**27))))
+        raw = spark.read.format("binaryFile").load([uri for uri, *_ in found])
         first = raw.mapInArrow(_judge_files(names, tool, run_id, lines), schema)
-        first.write.mode("overwrite").parquet(f"{staging}/first")
+        _staging_writer(first).parquet(f"{staging}/first")
         staged = spark.read.parquet(f"{staging}/first")
         peers = (
             staged.where("kind = 'k'")
@@ -293,12 +300,12 @@ def import_files(
         second = waiting.join(peers, ["asn", "hour"], "left").mapInArrow(
             _judge_waiting(run_id, lines), schema
         )
-        second.write.mode("overwrite").parquet(f"{staging}/second")
+        _staging_writer(second).parquet(f"{staging}/second")
         rows = staged.where("kind IN ('m', 'v')").unionByName(
             spark.read.schema(schema).parquet(f"{staging}/second")
         )
         for table, prefix in (("measurements", "m"), ("verdicts", "v")):
-            _write_table(spark, rows.where(f"kind = '{prefix}'"), table, prefix, lake)
+            _write_table(rows.where(f"kind = '{prefix}'"), table, prefix, lake)
         verdicts = rows.where("kind = 'v'")
         n, apps = verdicts.select(F.count(F.lit(1)), F.sum(F.col("app").cast("long"))).first() or (
             0,
@@ -323,30 +330,41 @@ def import_files(
     return out
 
 
-def _write_table(spark: SparkSession, rows: DataFrame, table: str, prefix: str, lake: str) -> None:
-    """One table of the lake, in the layout `lake export` writes (store/lake.py); of rows
-    with one id (a measurement twice in the input), the one the store keeps."""
+def _staging_writer(df: DataFrame) -> DataFrameWriter:
+    """Staged rows are read once or twice, then removed: fast to write beats small (lz4,
+    no dictionaries for columns of long JSON documents: a third of the time of zstd)."""
+    return (
+        df.write.mode("overwrite")
+        .option("compression", "lz4")
+        .option("parquet.enable.dictionary", "false")
+    )
+
+
+def _write_table(rows: DataFrame, table: str, prefix: str, lake: str) -> None:
+    """One table of the lake, in the layout `lake export` writes (store/lake.py): a file
+    per day and country. Of rows with one id (a measurement found twice), the one the
+    store keeps (Store._drop_repeated: the first source by name). Both in one shuffle:
+    rows of one id share their day and country, so the rows are sent to a task per day
+    and country, sorted there by id, and written in that order."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     cols = [F.col(f"{prefix}_{c}").alias(c) for c, _ in COLUMNS[table]]
-    df = rows.select(*cols, "late", "file", "seq")
     key = IDENTITY[table]
-    repeated = df.groupBy(key).count().where("count > 1").select(key)
-    if repeated.limit(1).count():
-        # as the store keeps one (Store._drop_repeated): the first source by name
-        by = ["source", "late", "file", "seq"] if table == "measurements" else ["seq"]
-        first = Window.partitionBy(key).orderBy(*by)
-        twice = df.join(F.broadcast(repeated), key, "left_semi")
-        once = df.join(F.broadcast(repeated), key, "left_anti")
-        df = once.unionByName(
-            twice.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
-        )
-    df = df.drop("late", "file", "seq").withColumns({
-        "date": F.date_format(F.col(TIME[table]), "yyyy-MM-dd"),
-        "cc": F.coalesce(F.upper(F.nullif(F.col(COUNTRY[table]), F.lit(""))),
-                         F.lit(UNKNOWN_COUNTRY)),
-    })  # fmt: skip
+    by = ["source", "late", "file", "seq"] if table == "measurements" else ["late", "file", "seq"]
+    first = Window.partitionBy("date", "cc", key).orderBy(*by)
+    df = (
+        rows.select(*cols, "late", "file", "seq")
+        .withColumns({
+            "date": F.date_format(F.col(TIME[table]), "yyyy-MM-dd"),
+            "cc": F.coalesce(F.upper(F.nullif(F.col(COUNTRY[table]), F.lit(""))),
+                             F.lit(UNKNOWN_COUNTRY)),
+        })
+        .repartition("date", "cc")
+        .withColumn("_n", F.row_number().over(first))
+        .where("_n = 1")
+        .drop("_n", "late", "file", "seq")
+    )  # fmt: skip
     df.write.mode("overwrite").partitionBy("date", "cc").parquet(f"{lake.rstrip('/')}/{table}")
 
 
