@@ -76,7 +76,7 @@ def _timeline(args: argparse.Namespace, err: Console) -> int:
 
 def _timeline_spark(args: argparse.Namespace, err: Console) -> int:
     """The same changes, found by Spark in a lake (engine/spark_timeline.py)."""
-    from censorscope.engine.spark import session
+    from censorscope.engine.spark import session, stop
     from censorscope.engine.spark_timeline import changes_in_lake
     from censorscope.errors import InputError
 
@@ -93,7 +93,7 @@ def _timeline_spark(args: argparse.Namespace, err: Console) -> int:
         with err.status(f"finding changes with Spark ({spark.sparkContext.master})"):
             per_vantage, explained = changes_in_lake(spark, args.lake, events, args.target)
     finally:
-        spark.stop()
+        stop(spark)
     _show_changes(args.json, explained, per_vantage, events)
     return 0
 

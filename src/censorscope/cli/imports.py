@@ -388,7 +388,7 @@ def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
     """The same import through Spark, into the lake (engine/spark_import.py)."""
     import uuid
 
-    from censorscope.engine.spark import session
+    from censorscope.engine.spark import session, stop
     from censorscope.engine.spark_import import import_files
     from censorscope.errors import InputError
 
@@ -410,7 +410,7 @@ def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
             said(p)
         said.close()
     finally:
-        spark.stop()
+        stop(spark)
     counts = done.counts
     n = counts["measurements"]
     err.print(

@@ -134,7 +134,7 @@ def _audit_spark(
     err: Console,
 ) -> tuple[list[dict[str, object]], int]:
     """The same audit, the population matched by Spark's workers (engine/spark_audit.py)."""
-    from censorscope.engine.spark import session
+    from censorscope.engine.spark import session, stop
     from censorscope.engine.spark_audit import audit_population
 
     with err.status("starting Spark"):
@@ -143,7 +143,7 @@ def _audit_spark(
         with err.status(f"auditing with Spark ({spark.sparkContext.master})"):
             return audit_population(spark, rules, population, intended, args.top)
     finally:
-        spark.stop()
+        stop(spark)
 
 
 def _configure_infer(p: argparse.ArgumentParser) -> None:

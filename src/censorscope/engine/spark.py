@@ -42,12 +42,14 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         )
     # pyspark warns that pandas 3 is newer than it knows; the jobs hand it Arrow only
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
-    # the Python workers run this interpreter (its packages), unless told otherwise
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # run by spark-submit: its master
+    local = master.startswith("local") if master else not submitted
+    if local:  # the Python workers run this interpreter (its packages); on a cluster,
+        # the Python spark-submit was told (spark.pyspark.python: docs/scaling.md)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app)
     if master:
         builder = builder.master(master)
-    local = (master or "local").startswith("local")
     conf = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
@@ -55,6 +57,9 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         # a re-import replaces the partitions it writes, as `lake export` does
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
+        # a batch of whole files (binaryFile) is at most about a file over this: the
+        # default, a task's every file in one batch, filled a 1 GB heap
+        "spark.sql.execution.arrow.maxBytesPerBatch": str(16 * 2**20),
         "spark.sql.shuffle.partitions": "16" if local else "200",
         "spark.ui.enabled": "false" if local else "true",
         "spark.ui.showConsoleProgress": "false",
@@ -74,6 +79,15 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         raise EngineError(f"Spark did not start (master {master or 'default'}): {exc}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def stop(spark: SparkSession) -> None:
+    """Stop the session; a JVM already gone (killed, out of memory) is not a second error
+    hiding the first."""
+    try:
+        spark.stop()
+    except Exception:  # noqa: BLE001  # py4j: the connection to a dead JVM
+        pass
 
 
 def failure(what: str, exc: BaseException) -> EngineError:

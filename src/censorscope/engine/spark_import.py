@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 CHUNK = 1000  # documents judged at a time (the embedded importer's chunk)
+LINES_PER_SLICE = 5_000  # --json lines the driver holds at once (about 6 MB)
 IDENTITY = {"measurements": "id", "verdicts": "measurement_id"}  # as the store's
 TIME = {"measurements": "measurement_start_time", "verdicts": "time"}
 COUNTRY = {"measurements": "probe_cc", "verdicts": "country"}
@@ -106,8 +107,7 @@ def list_files(
 def _listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
     """Every file under `root` on a Hadoop file system and its size, in the order os.walk
     would give (a folder's files before its subfolders, each sorted)."""
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    jvm, conf = _hadoop(spark)
     path = jvm.org.apache.hadoop.fs.Path(root)
     try:
         fs = path.getFileSystem(conf)
@@ -129,6 +129,14 @@ def _listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
         return [(1, d) for d in parts[:-1]] + [(0, parts[-1] if parts else "")]
 
     return sorted(out, key=walk_key)
+
+
+def _hadoop(spark: SparkSession) -> tuple[Any, Any]:
+    """The JVM (py4j) and Hadoop's configuration: file systems as Spark reaches them."""
+    jvm = spark.sparkContext._jvm
+    if jvm is None:
+        raise EngineError("Spark's JVM is gone")
+    return jvm, spark.sparkContext._jsc.hadoopConfiguration()
 
 
 def _key(uri: str) -> str:
@@ -280,10 +288,10 @@ def import_files(
     staging = f"{lake.rstrip('/')}/_staging-{run_id}"
     schema = spark_schema(STAGE)
     try:
-        # a task per few files: Spark packs files into tasks of up to 128 MB, which
-        # left two cores one task of the whole input when files are a few MB
+        # a task per few files (at most 64 MB of them): Spark packs files into tasks of
+        # up to 128 MB, which left two cores one task when files are a few MB
         share = sum(size for *_, size in found) // (4 * spark.sparkContext.defaultParallelism)
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(2**20, min(share, 2**27))))
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(2**20, min(share, 2**26))))
         raw = spark.read.format("binaryFile").load([uri for uri, *_ in found])
         first = raw.mapInArrow(_judge_files(names, tool, run_id, lines), schema)
         _staging_writer(first).parquet(f"{staging}/first")
@@ -318,7 +326,15 @@ def import_files(
             out.problems.append(documents.Problem(r["text"], r["why"], r["fix"] or ""))
         out.counts["skipped"] = len(out.problems)
         if out_line is not None:
-            ordered = verdicts.select("late", "file", "seq", "text").orderBy("late", "file", "seq")
+            # the driver takes one slice of the lines at a time (toLocalIterator fetches
+            # a task's whole result): slices of LINES_PER_SLICE, not Spark's few large ones
+            slices = max(1, out.counts["measurements"] // LINES_PER_SLICE)
+            order = ("late", "file", "seq")
+            ordered = (
+                verdicts.select(*order, "text")
+                .repartitionByRange(slices, *order)
+                .sortWithinPartitions(*order)
+            )
             for r in ordered.toLocalIterator():
                 out_line(r["text"] + "\n")
     except EngineError:
@@ -370,8 +386,7 @@ def _write_table(rows: DataFrame, table: str, prefix: str, lake: str) -> None:
 
 def _remove(spark: SparkSession, folder: str) -> None:
     try:
-        jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-        conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+        jvm, conf = _hadoop(spark)
         path = jvm.org.apache.hadoop.fs.Path(folder)
         path.getFileSystem(conf).delete(path, True)
     except Exception:  # noqa: BLE001  # a staging folder left behind is harmless

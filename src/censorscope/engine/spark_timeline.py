@@ -1,6 +1,8 @@
 """`timeline --engine spark`: the changes in a lake's verdicts, found by Spark with the
-embedded engine's functions (analysis.timeline: `series` and `find_changes`), one series
-per group (`applyInArrow`), so that a series never has to share a machine with another.
+embedded engine's functions (analysis.timeline: `series` and `find_changes`) over blocks
+of whole series: the rows are spread over tasks by series and handed over in order
+(`mapInArrow`), and each block of about BLOCK rows goes through the detector at once, as
+the store's rows do (one series per call cost a Python loop of the detector per series).
 
 A series' changes depend only on its own verdicts and on the vocabulary of labels (the
 emission costs of analysis.timeline), which is taken from the whole lake first, as the
@@ -10,11 +12,13 @@ store hands it over; the changes come back in the store's order (by target and w
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from censorscope.analysis.timeline import SILENT, VerdictRows, explain, find_changes, series
 from censorscope.engine.spark import failure
@@ -23,7 +27,7 @@ from censorscope.records import Change, Event
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-_FOUND = "target string, loc string, k int, change binary"
+_FOUND = "target string, loc string, k int, change binary"  # k: the change's place in its series
 
 
 def changes_in_lake(
@@ -74,56 +78,92 @@ def changes_in_lake(
 def _changes(rows: DataFrame) -> list[Change]:
     """Changes of every (target, loc) series of rows (target, loc, time, verdict, method,
     n: how many verdicts a row stands for, null where one)."""
-    kinds = sorted(
-        (r["verdict"], r["method"] or None)
-        for r in rows.select("verdict", "method").distinct().collect()
-    )
-    found = rows.groupBy("target", "loc").applyInArrow(_per_series(kinds), _FOUND)
+    pairs = rows.select("verdict", "method").distinct().collect()
+    kinds = [(v, m or None) for v, m in sorted((r["verdict"], r["method"] or "") for r in pairs)]
+    shares = 2 * max(1, rows.sparkSession.sparkContext.defaultParallelism)
+    grouped = rows.repartition(shares, "target", "loc").sortWithinPartitions("target", "loc")
+    found = grouped.mapInArrow(_per_block(kinds), _FOUND)
     out = sorted((r["target"], r["loc"], r["k"], r["change"]) for r in found.toLocalIterator())
     return [pickle.loads(blob) for *_, blob in out]
 
 
-def _per_series(
-    kinds: list[tuple[str, str | None]],
-) -> Callable[[pa.Table], pa.Table]:
-    code_of = {k: i for i, k in enumerate(kinds)}
+BLOCK = 500_000  # rows of whole series handed to the change detector at once
 
-    def per_series(table: pa.Table) -> pa.Table:
-        target, loc = table["target"][0].as_py(), table["loc"][0].as_py()
-        us = table["time"].cast(pa.int64()).to_numpy()  # microseconds, UTC
-        code = np.array(
-            [
-                code_of[(v, m or None)]
-                for v, m in zip(
-                    table["verdict"].to_pylist(), table["method"].to_pylist(), strict=True
-                )
-            ],
-            dtype=np.int16,
-        )
-        order = np.lexsort((code, us))  # by time, as the store orders them
-        counts = table["n"].to_numpy(zero_copy_only=False)
-        counted = table["n"].null_count == 0
-        found = find_changes(
-            series(
-                VerdictRows(
-                    names=[(f"{target} @ {loc}", target, loc)],
-                    sid=np.zeros(len(order), dtype=np.int64),
-                    # whole seconds as the store gives them (DuckDB's epoch(), rounded half
-                    # to even)
-                    t=np.rint(us[order] / 1e6).astype(np.int64),
-                    code=code[order],
-                    kinds=kinds,
-                    counts=counts[order].astype(np.int64) if counted else None,
-                )
+
+def _per_block(
+    kinds: list[tuple[str, str | None]],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Rows grouped by series in, changes out: whole series at a time, BLOCK rows or so
+    (a series is never cut; memory holds a block, not a share of the lake)."""
+
+    def per_block(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        held: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in batches:
+            held.append(batch)
+            rows += batch.num_rows
+            if rows < BLOCK:
+                continue
+            table = pa.Table.from_batches(held)
+            cut = _last_series_start(table)
+            if cut == 0:  # one series so far: keep reading
+                continue
+            yield _detect(table.slice(0, cut), kinds)
+            held, rows = table.slice(cut).to_batches(), table.num_rows - cut
+        if held:
+            yield _detect(pa.Table.from_batches(held), kinds)
+
+    return per_block
+
+
+def _last_series_start(table: pa.Table) -> int:
+    """Where the last series of the table begins."""
+    target, loc = table["target"], table["loc"]
+    last = (target[-1].as_py(), loc[-1].as_py())
+    same = pc.and_(pc.equal(target, last[0]), pc.equal(loc, last[1]))
+    return int(pc.index(same, True).as_py())
+
+
+def _detect(table: pa.Table, kinds: list[tuple[str, str | None]]) -> pa.RecordBatch:
+    """analysis.timeline's change detection over the whole series in `table`, as the
+    store hands series over (VerdictRows: sorted by series, then time)."""
+    code_of = {k: i for i, k in enumerate(kinds)}
+    keys = list(zip(table["target"].to_pylist(), table["loc"].to_pylist(), strict=True))
+    sid_of: dict[tuple[str, str], int] = {}
+    sid = np.fromiter((sid_of.setdefault(k, len(sid_of)) for k in keys), np.int64, len(keys))
+    code = np.fromiter(
+        (code_of[(v, m or None)] for v, m in zip(table["verdict"].to_pylist(),
+                                                 table["method"].to_pylist(), strict=True)),
+        np.int16, len(keys),
+    )  # fmt: skip
+    us = table["time"].cast(pa.int64()).to_numpy()  # microseconds, UTC
+    order = np.lexsort((code, us, sid))  # by series, then time, as the store orders them
+    counted = table["n"].null_count == 0
+    found = find_changes(
+        series(
+            VerdictRows(
+                names=[(f"{t} @ {loc}", t, loc) for t, loc in sid_of],
+                sid=sid[order],
+                # whole seconds as the store gives them (DuckDB's epoch(), rounded half
+                # to even)
+                t=np.rint(us[order] / 1e6).astype(np.int64),
+                code=code[order],
+                kinds=kinds,
+                counts=table["n"].to_numpy(zero_copy_only=False)[order].astype(np.int64)
+                if counted
+                else None,
             )
         )
-        return pa.table(
-            {
-                "target": pa.array([target] * len(found), pa.string()),
-                "loc": pa.array([loc] * len(found), pa.string()),
-                "k": pa.array(range(len(found)), pa.int32()),
-                "change": pa.array([pickle.dumps(c) for c in found], pa.binary()),
-            }
-        )
-
-    return per_series
+    )
+    k, seen = [], Counter[tuple[str, str]]()  # each change's place in its series
+    for c in found:
+        k.append(seen[(c.target, c.where)])
+        seen[(c.target, c.where)] += 1
+    return pa.RecordBatch.from_pydict(
+        {
+            "target": pa.array([c.target for c in found], pa.string()),
+            "loc": pa.array([c.where for c in found], pa.string()),
+            "k": pa.array(k, pa.int32()),
+            "change": pa.array([pickle.dumps(c) for c in found], pa.binary()),
+        }
+    )
