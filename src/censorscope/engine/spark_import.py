@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from censorscope.analysis.peers import HandshakePeers
 from censorscope.engine import judging
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 CHUNK = 1000  # documents judged at a time (the embedded importer's chunk)
-LINES_PER_SLICE = 5_000  # --json lines the driver holds at once (about 6 MB)
+LINES_PER_FILE = 20_000  # --json lines per staged file (part-NNNNN, in order)
 IDENTITY = {"measurements": "id", "verdicts": "measurement_id"}  # as the store's
 TIME = {"measurements": "measurement_start_time", "verdicts": "time"}
 COUNTRY = {"measurements": "probe_cc", "verdicts": "country"}
@@ -326,17 +327,20 @@ def import_files(
             out.problems.append(documents.Problem(r["text"], r["why"], r["fix"] or ""))
         out.counts["skipped"] = len(out.problems)
         if out_line is not None:
-            # the driver takes one slice of the lines at a time (toLocalIterator fetches
-            # a task's whole result): slices of LINES_PER_SLICE, not Spark's few large ones
-            slices = max(1, out.counts["measurements"] // LINES_PER_SLICE)
+            # sorted into text files in the staging folder, read from there in order:
+            # fetched through toLocalIterator, a million lines filled the 1 GB heap
             order = ("late", "file", "seq")
-            ordered = (
+            slices = max(1, out.counts["measurements"] // LINES_PER_FILE)
+            (
                 verdicts.select(*order, "text")
                 .repartitionByRange(slices, *order)
                 .sortWithinPartitions(*order)
+                .select("text")
+                .write.mode("overwrite")
+                .text(f"{staging}/lines")
             )
-            for r in ordered.toLocalIterator():
-                out_line(r["text"] + "\n")
+            for line in _lines(spark, f"{staging}/lines"):
+                out_line(line)
     except EngineError:
         raise
     except Exception as exc:  # py4j / Spark: the job's own error
@@ -382,6 +386,37 @@ def _write_table(rows: DataFrame, table: str, prefix: str, lake: str) -> None:
         .drop("_n", "late", "file", "seq")
     )  # fmt: skip
     df.write.mode("overwrite").partitionBy("date", "cc").parquet(f"{lake.rstrip('/')}/{table}")
+
+
+def _lines(spark: SparkSession, folder: str) -> Iterator[str]:
+    """The lines of the part files Spark wrote in `folder`, file by file in order."""
+    jvm, conf = _hadoop(spark)
+    path = jvm.org.apache.hadoop.fs.Path(folder)
+    listed = path.getFileSystem(conf).listStatus(path)
+    parts = sorted(str(st.getPath().toString()) for st in listed
+                   if st.getPath().getName().startswith("part-"))  # fmt: skip
+    for uri in parts:
+        fs, where = _arrow_fs(uri)
+        pending = b""
+        with fs.open_input_stream(where) as f:
+            while block := f.read(2**20):
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    yield line.decode() + "\n"
+        if pending:
+            yield pending.decode() + "\n"
+
+
+def _arrow_fs(uri: str) -> tuple[pafs.FileSystem, str]:
+    """pyarrow's file system for a URI Spark wrote to (s3a:// is S3 to pyarrow)."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("", "file"):
+        return pafs.LocalFileSystem(), unquote(parts.path)
+    if parts.scheme in ("s3a", "s3n"):
+        uri = "s3" + uri[len(parts.scheme) :]
+    fs, where = pafs.FileSystem.from_uri(uri)
+    return fs, where
 
 
 def _remove(spark: SparkSession, folder: str) -> None:
