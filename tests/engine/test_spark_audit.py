@@ -61,8 +61,9 @@ def test_the_same_lines_as_the_embedded_audit(spark: Any) -> None:
 def test_the_cli_prints_the_embedded_lines(tmp_path: Path) -> None:
     pop = tmp_path / "pop.txt"
     pop.write_text("\n".join(d.name for d in _population(3000, 2)))
-    run = [sys.executable, "-m", "censorscope", "audit", "--rules",
-           str(SCENARIOS / "russia-2021-twitter.toml"), "--population", str(pop), "--json"]  # fmt: skip
+    rules = str(SCENARIOS / "russia-2021-twitter.toml")
+    run = [sys.executable, "-m", "censorscope", "audit", "--rules", rules, "--population",
+           str(pop), "--json"]  # fmt: skip
     want = subprocess.run(run, capture_output=True, text=True, check=True)
     got = subprocess.run([*run, "--engine", "spark", "--master", "local[1]"],
                          capture_output=True, text=True, timeout=300)  # fmt: skip

@@ -60,8 +60,10 @@ def _spark(spark: Any, paths: list[str], tmp: Path, tool: str = "ooni") -> tuple
 def test_the_cli_prints_the_embedded_engines_lines(tmp_path: Path) -> None:
     """The acceptance command, as a user runs it (its own Spark, local[2])."""
     pytest.importorskip("pyspark", reason="the optional extra: pip install '.[spark]'")
-    if not os.environ.get("JAVA_HOME") and subprocess.run(["sh", "-c", "command -v java"],
-                                                          capture_output=True).returncode:
+    if (
+        not os.environ.get("JAVA_HOME")
+        and subprocess.run(["sh", "-c", "command -v java"], capture_output=True).returncode
+    ):
         pytest.skip("Spark needs Java 17 or later (Debian: default-jre-headless)")  # fmt: skip
     paths = [str(DATA / "ooni")] + ([str(SHARED)] if SHARED.exists() else [])
     want, want_lake = _embedded(paths, tmp_path)

@@ -39,7 +39,7 @@ def _fill(store: Store, seed: int) -> int:
             for h in range(rng.randrange(60, 160)):
                 state = states[sum(h >= c for c in cuts)]
                 if rng.random() < 0.08:
-                    state = rng.choice(STATES + [("inconclusive", None)])
+                    state = rng.choice([*STATES, ("inconclusive", None)])
                 at = T0 + timedelta(hours=h, seconds=rng.choice([0, 0.5, 1.5, 17.25]))
                 for k in range(1 + (rng.random() < 0.1)):
                     v = Verdict(target, vantage, asn, cc, at + timedelta(minutes=20 * k),
