@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from censorscope.cli.main import main
 from censorscope.engine.spark_audit import audit_population
 from censorscope.inputs.rulesets import load_rules
 from censorscope.records import Rule
@@ -58,15 +59,16 @@ def test_the_same_lines_as_the_embedded_audit(spark: Any) -> None:
         assert len(want) >= 6 and collateral > 1000
 
 
-def test_the_cli_prints_the_embedded_lines(tmp_path: Path) -> None:
+def test_the_cli_prints_the_embedded_lines(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     pop = tmp_path / "pop.txt"
     pop.write_text("\n".join(d.name for d in _population(3000, 2)))
     rules = str(SCENARIOS / "russia-2021-twitter.toml")
-    run = [sys.executable, "-m", "censorscope", "audit", "--rules", rules, "--population",
-           str(pop), "--json"]  # fmt: skip
-    want = subprocess.run(run, capture_output=True, text=True, check=True)
-    got = subprocess.run([*run, "--engine", "spark", "--master", "local[1]"],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert got.returncode == 0, got.stderr[-2000:]
-    assert got.stdout == want.stdout
-    assert json.loads(got.stdout.splitlines()[-1])["total"]["collateral"] > 5
+    run = ["audit", "--rules", rules, "--population", str(pop), "--json"]
+    assert main(run) == 0
+    want = capsys.readouterr().out
+    assert main([*run, "--engine", "spark"]) == 0
+    got = capsys.readouterr().out
+    assert got == want
+    assert json.loads(got.splitlines()[-1])["total"]["collateral"] > 5

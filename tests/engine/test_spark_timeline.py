@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from censorscope.cli.changes import changes_in
+from censorscope.cli.main import main
 from censorscope.engine.spark_timeline import changes_in_lake
 from censorscope.inputs.events import load_events
 from censorscope.records import Verdict
@@ -70,15 +71,21 @@ def test_the_same_changes_as_the_embedded_engine(tmp_path: Path, spark: Any) -> 
         assert one == _embedded(db, events, TARGETS[1]) and one[0]
 
 
-def test_the_cli_prints_the_embedded_engines_lines(tmp_path: Path) -> None:
+def test_the_cli_prints_the_embedded_engines_lines(
+    tmp_path: Path, spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`timeline --engine spark` as the CLI runs it (on the tests' running session, which
+    it uses and leaves running)."""
     db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
     with Store(db) as s:
         _fill(s, 3)
         export(s, lake)
-    run = [sys.executable, "-m", "censorscope", "timeline", "--json"]
-    want = subprocess.run([*run, "--db", str(db)], capture_output=True, text=True, check=True)
-    got = subprocess.run([*run, "--lake", str(lake), "--engine", "spark", "--master", "local[1]"],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert got.returncode == 0, got.stderr[-2000:]
-    assert got.stdout == want.stdout and len(want.stdout.splitlines()) > 5
-    assert {json.loads(x)["level"] for x in got.stdout.splitlines()} == {"country", "vantage"}
+    assert main(["timeline", "--json", "--db", str(db)]) == 0
+    want = capsys.readouterr().out
+    assert main(["timeline", "--json", "--lake", str(lake), "--engine", "spark"]) == 0
+    got = capsys.readouterr().out
+    assert got == want and len(want.splitlines()) > 5
+    assert {json.loads(x)["level"] for x in got.splitlines()} == {"country", "vantage"}
+    assert spark.sparkContext._jsc is not None  # still running
+    assert main(["timeline", "--db", str(db), "--engine", "spark"]) == 2  # no lake: said
+    assert "add --lake DIR" in capsys.readouterr().err

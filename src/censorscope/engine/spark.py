@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 import warnings
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,12 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
         conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log.as_uri()}"
     for key, value in conf.items():
         builder = builder.config(key, value)
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:  # the caller's (a notebook's, a
+        running = builder.getOrCreate()  # test's): used, and left running by stop()
+        _BORROWED[id(running)] += 1
+        return running
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # py4j or Java: whatever stopped the JVM from starting
@@ -81,9 +88,16 @@ def session(master: str | None = None, app: str = "censorscope") -> SparkSession
     return spark
 
 
+_BORROWED: Counter[int] = Counter()  # sessions session() found running, per handing out
+
+
 def stop(spark: SparkSession) -> None:
-    """Stop the session; a JVM already gone (killed, out of memory) is not a second error
-    hiding the first."""
+    """Stop the session, unless session() found it running (then the one who started it
+    stops it); a JVM already gone (killed, out of memory) is not a second error hiding
+    the first."""
+    if _BORROWED[id(spark)] > 0:
+        _BORROWED[id(spark)] -= 1
+        return
     try:
         spark.stop()
     except Exception:  # noqa: BLE001  # py4j: the connection to a dead JVM

@@ -17,16 +17,14 @@ import pickle
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 
 from censorscope.analysis.peers import HandshakePeers
 from censorscope.engine import judging
 from censorscope.engine.spark import failure, spark_schema
+from censorscope.engine.spark_files import key, list_files, remove, staged_lines
 from censorscope.errors import EngineError
 from censorscope.inputs import documents
 from censorscope.store.database import COLUMNS
@@ -75,80 +73,6 @@ class Imported:
     problems: list[documents.Problem] = field(default_factory=list)
 
 
-# --- listing ---------------------------------------------------------------------------
-
-
-def list_files(
-    spark: SparkSession, paths: list[str]
-) -> tuple[list[tuple[str, str, int]], list[documents.Problem]]:
-    """(URI for Spark, name as the embedded engine says it, size) of each measurement
-    file, in the embedded engine's order; the paths that are not, as problems. Local
-    paths are walked here (documents.files); others (s3a://, gs://, hdfs://) listed by
-    Spark."""
-    found: list[tuple[str, str, int]] = []
-    problems: list[documents.Problem] = []
-    for p in paths:
-        scheme = urlsplit(p).scheme
-        if len(scheme) > 1 and scheme != "file":
-            for uri, size in _listed(spark, p):
-                if uri.endswith(documents.SUFFIXES):
-                    found.append((uri, uri, size))
-                else:
-                    problems.append(documents.Problem(uri, "not a .json, .jsonl or .jsonl.gz"
-                                                      " file: left out"))  # fmt: skip
-            continue
-        for f in documents.files([unquote(urlsplit(p).path) if scheme == "file" else p]):
-            if isinstance(f, documents.Problem):
-                problems.append(f)
-            else:
-                found.append((f.resolve().as_uri(), str(f), f.stat().st_size))
-    return found, problems
-
-
-def _listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
-    """Every file under `root` on a Hadoop file system and its size, in the order os.walk
-    would give (a folder's files before its subfolders, each sorted)."""
-    jvm, conf = _hadoop(spark)
-    path = jvm.org.apache.hadoop.fs.Path(root)
-    try:
-        fs = path.getFileSystem(conf)
-        if not fs.exists(path):
-            return []
-        files = fs.listFiles(path, True)
-        out = []
-        while files.hasNext():
-            status = files.next()
-            out.append((str(status.getPath().toString()), int(status.getLen())))
-    except Exception as exc:  # py4j: the connector's own error (credentials, bucket)
-        raise EngineError(f"{root}: cannot list it: {exc}") from exc
-    base = root.rstrip("/")
-
-    def walk_key(listed: tuple[str, int]) -> list[tuple[int, str]]:
-        uri = listed[0]
-        inner = uri[len(base) :].lstrip("/") if uri.startswith(base) else uri
-        parts = PurePosixPath(inner).parts
-        return [(1, d) for d in parts[:-1]] + [(0, parts[-1] if parts else "")]
-
-    return sorted(out, key=walk_key)
-
-
-def _hadoop(spark: SparkSession) -> tuple[Any, Any]:
-    """The JVM (py4j) and Hadoop's configuration: file systems as Spark reaches them."""
-    jvm = spark.sparkContext._jvm
-    if jvm is None:
-        raise EngineError("Spark's JVM is gone")
-    return jvm, spark.sparkContext._jsc.hadoopConfiguration()
-
-
-def _key(uri: str) -> str:
-    """A file's URI as Spark's binaryFile says it and as Path.as_uri() does, made equal
-    (file:/x and file:///x; percent escapes)."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("", "file"):
-        return "file:" + unquote(parts.path)
-    return unquote(uri)
-
-
 # --- the Python workers' part -----------------------------------------------------------
 
 
@@ -159,7 +83,7 @@ def _judge_files(
         for batch in batches:
             paths = batch.column("path").to_pylist()
             for k, path in enumerate(paths):
-                order, name = names[_key(path)]
+                order, name = names[key(path)]
                 content = batch.column("content")[k].as_py()
                 yield from _judge_file(order, name, content, tool, run_id, lines)
 
@@ -285,7 +209,7 @@ def import_files(
     out.counts["files"] = len(found)
     if not found:
         return out
-    names = {_key(uri): (k, name) for k, (uri, name, _) in enumerate(found)}
+    names = {key(uri): (k, name) for k, (uri, name, _) in enumerate(found)}
     staging = f"{lake.rstrip('/')}/_staging-{run_id}"
     schema = spark_schema(STAGE)
     try:
@@ -339,14 +263,14 @@ def import_files(
                 .write.mode("overwrite")
                 .text(f"{staging}/lines")
             )
-            for line in _lines(spark, f"{staging}/lines"):
+            for line in staged_lines(spark, f"{staging}/lines"):
                 out_line(line)
     except EngineError:
         raise
     except Exception as exc:  # py4j / Spark: the job's own error
         raise failure("the Spark import", exc) from exc
     finally:
-        _remove(spark, staging)
+        remove(spark, staging)
     return out
 
 
@@ -386,43 +310,3 @@ def _write_table(rows: DataFrame, table: str, prefix: str, lake: str) -> None:
         .drop("_n", "late", "file", "seq")
     )  # fmt: skip
     df.write.mode("overwrite").partitionBy("date", "cc").parquet(f"{lake.rstrip('/')}/{table}")
-
-
-def _lines(spark: SparkSession, folder: str) -> Iterator[str]:
-    """The lines of the part files Spark wrote in `folder`, file by file in order."""
-    jvm, conf = _hadoop(spark)
-    path = jvm.org.apache.hadoop.fs.Path(folder)
-    listed = path.getFileSystem(conf).listStatus(path)
-    parts = sorted(str(st.getPath().toString()) for st in listed
-                   if st.getPath().getName().startswith("part-"))  # fmt: skip
-    for uri in parts:
-        fs, where = _arrow_fs(uri)
-        pending = b""
-        with fs.open_input_stream(where) as f:
-            while block := f.read(2**20):
-                lines = (pending + block).split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    yield line.decode() + "\n"
-        if pending:
-            yield pending.decode() + "\n"
-
-
-def _arrow_fs(uri: str) -> tuple[pafs.FileSystem, str]:
-    """pyarrow's file system for a URI Spark wrote to (s3a:// is S3 to pyarrow)."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("", "file"):
-        return pafs.LocalFileSystem(), unquote(parts.path)
-    if parts.scheme in ("s3a", "s3n"):
-        uri = "s3" + uri[len(parts.scheme) :]
-    fs, where = pafs.FileSystem.from_uri(uri)
-    return fs, where
-
-
-def _remove(spark: SparkSession, folder: str) -> None:
-    try:
-        jvm, conf = _hadoop(spark)
-        path = jvm.org.apache.hadoop.fs.Path(folder)
-        path.getFileSystem(conf).delete(path, True)
-    except Exception:  # noqa: BLE001  # a staging folder left behind is harmless
-        pass
