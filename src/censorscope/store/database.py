@@ -404,19 +404,6 @@ class Store:
             self.flush()
         return mid
 
-    def add_imported(self, i: Imported, v: Verdict) -> str:
-        """Another tool's measurement with its control and our verdict on it."""
-        rows, verdict = imported_rows(i, v, self.run_id)
-        return self.add_rows(rows, [verdict])
-
-    def add_rows(self, rows: list[tuple[Any, ...]], verdicts: list[tuple[Any, ...]]) -> str:
-        """Rows made by imported_rows (in another process, say); the last row's id."""
-        self._m.extend(rows)
-        self._v.extend(verdicts)
-        if len(self._m) >= 2000:
-            self.flush()
-        return str(rows[-1][0]) if rows else ""
-
     def _verdict_row(self, v: Verdict, mid: str) -> tuple[Any, ...]:
         return verdict_row(v, mid, self.run_id)
 
