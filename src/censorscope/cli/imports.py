@@ -37,7 +37,7 @@ from censorscope.engine import judging
 from censorscope.inputs import documents
 from censorscope.records import HttpRequest, Imported
 from censorscope.store import Store, spool
-from censorscope.store.database import arrow_table
+from censorscope.store.database import arrow_table, new_run_id
 
 FORMATS = ("ooni", "ooni-obs", "censoredplanet")
 
@@ -374,11 +374,17 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         counts = import_raw(store, args.files, err, out, tool=fmt, workers=workers)
         if args.lake:
             write_lake(store, args.lake, err)
+    return _said(counts, f"{args.db} (run {store.run_id})", store.repeated, err)
+
+
+def _said(counts: Counter[str], into: str, repeated: int, err: Console) -> int:
+    """What an import of raw measurements did, on `err`; its exit code (1: nothing
+    imported and something skipped)."""
     n = counts["measurements"]
     err.print(
         f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
-        f" {counts['files']} file(s) into {args.db} (run {store.run_id});"
-        f" {counts['skipped']} skipped" + _repeated(store.repeated),
+        f" {counts['files']} file(s) into {into}; {counts['skipped']} skipped"
+        + _repeated(repeated),
         highlight=False,
     )
     return 0 if n or not counts["skipped"] else 1
@@ -386,8 +392,6 @@ def _run(args: argparse.Namespace, err: Console) -> int:
 
 def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
     """The same import through Spark, into the lake (engine/spark_import.py)."""
-    import uuid
-
     from censorscope.engine.spark import session, stop
     from censorscope.engine.spark_import import import_files
     from censorscope.errors import InputError
@@ -398,7 +402,7 @@ def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
     if not args.lake:
         raise InputError("--lake", "--engine spark", "Spark writes a lake, not the store",
                          "add --lake DIR (then read it with --lake DIR)")  # fmt: skip
-    run_id = uuid.uuid4().hex[:12]
+    run_id = new_run_id()
     with err.status("starting Spark"):
         spark = session(args.master, "censorscope import")
     try:
@@ -411,15 +415,7 @@ def _run_spark(args: argparse.Namespace, fmt: str, err: Console) -> int:
         said.close()
     finally:
         stop(spark)
-    counts = done.counts
-    n = counts["measurements"]
-    err.print(
-        f"imported {n} measurements ({counts['web']} web, {counts['app']} app tests) from"
-        f" {counts['files']} file(s) into the lake {args.lake} (run {run_id}, Spark);"
-        f" {counts['skipped']} skipped",
-        highlight=False,
-    )
-    return 0 if n or not counts["skipped"] else 1
+    return _said(done.counts, f"the lake {args.lake} (run {run_id}, Spark)", 0, err)
 
 
 IMPORT = Command("import", "bring other tools' measurements into the store", _configure, _run)

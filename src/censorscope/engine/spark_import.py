@@ -27,17 +27,14 @@ from censorscope.engine.spark import failure, spark_schema
 from censorscope.engine.spark_files import key, list_files, remove, staged_lines
 from censorscope.errors import EngineError
 from censorscope.inputs import documents
-from censorscope.store.database import COLUMNS
-from censorscope.store.lake import UNKNOWN_COUNTRY
+from censorscope.store.database import COLUMNS, IDENTITY
+from censorscope.store.lake import COUNTRY, TIME, UNKNOWN_COUNTRY
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 CHUNK = 1000  # documents judged at a time (the embedded importer's chunk)
 LINES_PER_FILE = 20_000  # --json lines per staged file (part-NNNNN, in order)
-IDENTITY = {"measurements": "id", "verdicts": "measurement_id"}  # as the store's
-TIME = {"measurements": "measurement_start_time", "verdicts": "time"}
-COUNTRY = {"measurements": "probe_cc", "verdicts": "country"}
 
 # One row of the staged first pass is one of: kind m (a measurement row), v (a verdict
 # row with its --json line), d (a measurement waiting for its peers, pickled), k (a
@@ -65,7 +62,7 @@ STAGE = pa.schema(
 
 
 @dataclass(slots=True)
-class Imported:
+class Done:
     """What an import through Spark did: counts as the embedded import's, and the
     problems in file order (said by the caller)."""
 
@@ -197,7 +194,7 @@ def _judge_waiting(
 def import_files(
     spark: SparkSession, paths: list[str], lake: str, run_id: str, tool: str = "ooni",
     out_line: Callable[[str], object] | None = None,
-) -> Imported:  # fmt: skip
+) -> Done:  # fmt: skip
     """Judge the files under `paths` with Spark and write measurements and verdicts into
     the lake (the partitions written replaced). `out_line`: given each --json line, in
     the embedded engine's order, streamed from the executors."""
@@ -205,7 +202,7 @@ def import_files(
 
     lines = out_line is not None
     found, problems = list_files(spark, paths)
-    out = Imported(problems=problems)
+    out = Done(problems=problems)
     out.counts["files"] = len(found)
     if not found:
         return out
@@ -294,9 +291,9 @@ def _write_table(rows: DataFrame, table: str, prefix: str, lake: str) -> None:
     from pyspark.sql import functions as F
 
     cols = [F.col(f"{prefix}_{c}").alias(c) for c, _ in COLUMNS[table]]
-    key = IDENTITY[table]
+    ident = IDENTITY[table][0]
     by = ["source", "late", "file", "seq"] if table == "measurements" else ["late", "file", "seq"]
-    first = Window.partitionBy("date", "cc", key).orderBy(*by)
+    first = Window.partitionBy("date", "cc", ident).orderBy(*by)
     df = (
         rows.select(*cols, "late", "file", "seq")
         .withColumns({

@@ -274,7 +274,12 @@ def _insert(
 
 # per table: the column that identifies a row, and its time (rows with one id have one
 # time, and the time column lets DuckDB skip the row groups of other times)
-_IDENTITY = {
+def new_run_id() -> str:
+    """A run's id: what each import, round or campaign writes is marked with it."""
+    return uuid.uuid4().hex[:12]
+
+
+IDENTITY = {
     "measurements": ("id", "measurement_start_time"),
     "verdicts": ("measurement_id", "time"),
 }
@@ -282,7 +287,7 @@ _IDENTITY = {
 
 def _insert_new(db: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> int:
     """Rows whose id is not stored yet (nor earlier in `rows`); how many went in."""
-    key, t = _IDENTITY[name]
+    key, t = IDENTITY[name]
     cols = ", ".join(rows.schema.names)
     lo, hi = db.execute(f"SELECT min({t}), max({t}) FROM rows").fetchone() or (None, None)
     got = db.execute(
@@ -328,7 +333,7 @@ class Store:
             except OSError as exc:
                 raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
         self.db  # noqa: B018 - opened now, so that a bad path is said at once
-        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_run_id()
         self.origin = origin
         self.repeated = 0
         self._m: list[tuple[Any, ...]] = []
@@ -490,7 +495,7 @@ class Store:
         or twice in one import), the stored one stays; of those of this import, the one
         read from the first file and line by name (the spool's rows come in no order,
         and another engine must keep the same: engine/spark_import.py)."""
-        for name, (key, t) in _IDENTITY.items():
+        for name, (key, t) in IDENTITY.items():
             then = "source, rowid" if name == "measurements" else "rowid"
             lo, hi = self.db.execute(
                 f"SELECT min({t}), max({t}) FROM {name} WHERE run_id = ?", [self.run_id]
