@@ -89,3 +89,8 @@ def test_the_cli_prints_the_embedded_engines_lines(
     assert spark.sparkContext._jsc is not None  # still running
     assert main(["timeline", "--db", str(db), "--engine", "spark"]) == 2  # no lake: said
     assert "add --lake DIR" in capsys.readouterr().err
+    # a folder with no lake in it: said as the embedded engine says it, with the fix
+    for engine in (["--engine", "spark"], []):
+        assert main(["timeline", "--lake", str(tmp_path), *engine]) == 2
+        said = " ".join(capsys.readouterr().err.split())  # as one line, not as wrapped
+        assert "not a lake" in said and "lake export --db F --out DIR" in said, said

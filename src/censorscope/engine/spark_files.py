@@ -1,6 +1,7 @@
 """Files as Spark reaches them (Hadoop's file systems: local, s3a://, gs://, hdfs://),
 for the Spark import: the measurement files to read, in the embedded engine's order and
-with its names; the staged --json lines read back in order; the staging folder removed.
+with its names; the staged --json lines read back in order; the staging folder removed;
+a lake refused before reading where it is none.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow.fs as pafs
 
 from censorscope.errors import EngineError
 from censorscope.inputs import documents
+from censorscope.store.lake import TABLES, not_a_lake
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -71,6 +73,19 @@ def listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
         return [(1, d) for d in parts[:-1]] + [(0, parts[-1] if parts else "")]
 
     return sorted(out, key=walk_key)
+
+
+def require_lake(spark: SparkSession, lake: str, tables: tuple[str, ...] = TABLES) -> None:
+    """Refuse a folder without the lake's `tables` as the embedded engine does
+    (store.lake), before Spark says only that a path was not found."""
+    jvm, conf = hadoop(spark)
+    try:
+        paths = [jvm.org.apache.hadoop.fs.Path(f"{lake.rstrip('/')}/{t}") for t in tables]
+        found = all(p.getFileSystem(conf).isDirectory(p) for p in paths)
+    except Exception as exc:  # py4j: the connector's own error (credentials, bucket)
+        raise EngineError(f"{lake}: cannot reach it: {exc}") from exc
+    if not found:
+        raise not_a_lake(lake, tables)
 
 
 def hadoop(spark: SparkSession) -> tuple[Any, Any]:

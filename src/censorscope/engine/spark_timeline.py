@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from censorscope.analysis.timeline import SILENT, VerdictRows, explain, find_changes, series
 from censorscope.engine.spark import failure
+from censorscope.engine.spark_files import require_lake
 from censorscope.records import Change, Event
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def changes_in_lake(
     country-level ones explained, as their JSON form."""
     from pyspark.sql import functions as F
 
+    require_lake(spark, lake, ("verdicts",))  # all a timeline reads
     try:
         verdicts = spark.read.parquet(f"{lake.rstrip('/')}/verdicts").drop("date", "cc")
         cond = ~F.col("verdict").isin(*SILENT)

@@ -85,14 +85,20 @@ class _Counted:
             yield batch
 
 
+def not_a_lake(lake: str | Path, tables: tuple[str, ...] = TABLES) -> StoreError:
+    """What is said of a folder without the lake's `tables` in it, by either engine."""
+    folders = " and ".join(f"{t}/" for t in tables) + (" folders" if len(tables) > 1 else " folder")
+    return StoreError(
+        f"{lake}: not a lake (no {folders} in it): "
+        "write one with `censorscope lake export --db F --out DIR`"
+    )
+
+
 def open_lake(lake: str | Path) -> Store:
     """A read-only store over a lake: DuckDB views with the store's table names."""
     root = Path(lake)
     if not all((root / t).is_dir() for t in TABLES):
-        raise StoreError(
-            f"{lake}: not a lake (no {TABLES[0]}/ and {TABLES[1]}/ folders in it): "
-            "write one with `censorscope lake export --db F --out DIR`"
-        )
+        raise not_a_lake(lake)
     db = duckdb.connect(":memory:")
     try:
         for table in TABLES:
