@@ -83,9 +83,12 @@ def test_2021_twitter_throttling_and_its_collateral(tmp_path: Path) -> None:
 
 
 def test_2022_blocks_and_twitter_method_change(tmp_path: Path) -> None:
-    # 2022-03-06 to -12: nothing happens in the scenario; left out (the suite's time)
-    found = campaign(tmp_path, "russia-2022.toml", ("2022-02-25T00:00Z", "2022-03-06T00:00Z"),
-                     ("2022-03-12T00:00Z", "2022-03-15T00:00Z"))  # fmt: skip
+    # a day around each of the scenario's events (the quiet days between them left out:
+    # the suite's time); a state is measured on both sides of every gap
+    found = campaign(tmp_path, "russia-2022.toml", ("2022-02-25T12:00Z", "2022-02-26T12:00Z"),
+                     ("2022-02-28T12:00Z", "2022-03-01T12:00Z"),
+                     ("2022-03-03T06:00Z", "2022-03-04T20:00Z"),
+                     ("2022-03-13T09:00Z", "2022-03-14T09:00Z"))  # fmt: skip
     twitter = [("onset", "2022-02-26T00:00Z"), ("method-change", "2022-03-04T08:00Z")]
     bbc = [("onset", "2022-03-03T21:34Z")]
     check(found, {
