@@ -177,6 +177,8 @@ def test_lte_queries_of_every_engine_and_base64_bodies() -> None:
         ({"data_format_version": "9.0"}, "unknown data_format_version"),
         ({"test_name": None}, "no test_name"),
         ({"measurement_start_time": "yesterday"}, "is not a time"),
+        ({"input": None}, "web_connectivity with no input URL"),
+        ({"input": ["https://a.org/"]}, "no input URL"),
         ({"test_keys": {"queries": [{"answers": [{"answer_type": "A", "ipv4": "1.2.3.4"}],
                                      "hostname": "x"}], "tcp_connect": [{"port": "x"}]}},
          "malformed test_keys"),

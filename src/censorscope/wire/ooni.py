@@ -86,6 +86,9 @@ def parse(doc: Any, source: str) -> Imported:
     asn = _asn(doc.get("probe_asn"))
     cc = doc.get("probe_cc") if isinstance(doc.get("probe_cc"), str) else "ZZ"
     raw_input = doc.get("input")
+    if test_name in WEB_TESTS and not (isinstance(raw_input, str) and raw_input):
+        # else every such line would count as one target named after the test
+        raise FormatProblem(f"{test_name} with no input URL ({raw_input!r}): nothing measured")
     target = raw_input if isinstance(raw_input, str) and raw_input else test_name
     uid = doc.get("measurement_uid") or doc.get("id") or ""
     if not isinstance(uid, str) or not uid:
