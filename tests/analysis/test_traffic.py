@@ -1,6 +1,7 @@
 """Traffic drops: the lab's model of 2021, a quiet month, and bad input."""
 
 import json
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def write(tmp_path: Path, text: str, name: str = "s.csv") -> Path:
         ("2021-01-01T00:00Z,A,1\n2021-01-01T00:00Z,A,2\n", "line 3", "two values"),
         ("yesterday,A,1\n", "line 2", "ISO 8601"),
         ("2021-01-01T00:00Z,A\n", "line 2", "3 fields"),
+        ("2021-01-01T00:00Z,A,inf\n", "line 2", "leave it empty for a gap"),
     ],
 )
 def test_bad_rows_are_named(tmp_path: Path, body: str, where: str, says: str) -> None:
@@ -55,6 +57,24 @@ def test_unsorted_rows_and_gaps_are_handled(tmp_path: Path) -> None:
     )
     (s,) = read_series(write(tmp_path, body))
     assert s.values.tolist() == [1.0, 3.0, 5.0]
+
+
+def test_missing_values_as_pandas_or_r_write_them_are_gaps(tmp_path: Path) -> None:
+    body = "".join(f"2021-01-01T0{h}:00Z,A,{v}\n" for h, v in enumerate(
+        ["1", "nan", "NaN", "NA", "null", "N/A", "2"]))  # fmt: skip
+    (s,) = read_series(write(tmp_path, "time,entity,value\n" + body))
+    assert s.values.tolist() == [1.0, 2.0]
+
+
+def test_hours_without_traffic_on_any_day_are_no_division_by_zero() -> None:
+    """A network asleep every night (and a series of zeros) over three weeks: the weekly
+    cycle is read without dividing by a zero level (no warning, no NaN anywhere)."""
+    t = np.arange(0, 21 * 86400, 3600, dtype=np.int64) + 1_600_000_000
+    night = (t // 3600) % 24 < 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning fails the test
+        for values in (np.where(night, 0.0, 100.0), np.zeros(len(t))):
+            assert detect_drops(Series("A", t, values)) == []
 
 
 def test_ioda_signal_json(tmp_path: Path) -> None:

@@ -81,7 +81,10 @@ def local_offset(times: np.ndarray, values: np.ndarray) -> int:
         return 0
     by_how = sums / counts
     by_hod = by_how.reshape(7, 24).mean(axis=0)
-    ratio = by_how / np.tile(by_hod, 7)
+    level = np.tile(by_hod, 7)
+    # an hour of the day with no traffic on any day (a network asleep at night, a series
+    # of zeros) says nothing of weekends: neutral, not a division by zero
+    ratio = np.divide(by_how, level, out=np.ones(168), where=level > 0)
     hours = np.arange(168)
     best, best_gap = 0, 0.02  # a weekly cycle under 2% says nothing about the weekend
     for off in range(-12, 15):

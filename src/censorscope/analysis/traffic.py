@@ -4,7 +4,8 @@ CSV: `time,entity,value`, or `time,entity,SIGNAL[,SIGNAL...]` where each column 
 entity is a signal of its own (traffic, BGP-visible prefixes, active-probing /24s, ...).
 IODA signal JSON: each signal object is a series of its entity (`entityType:entityCode`)
 and its `datasource`. Bad rows are rejected with the file and line; unsorted rows are
-sorted; gaps are fine. Drops are found by analysis.drops.
+sorted; gaps are fine (a missing row, or an empty, NaN, NA or null cell). Drops are found
+by analysis.drops.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Series:
     times: np.ndarray  # epoch seconds, int64, sorted, unique
     values: np.ndarray  # float64
     signal: str = "value"  # which measure of the entity: traffic, bgp, ping-slash24, ...
+
+
+# how spreadsheets, pandas/numpy and R write a missing value: a gap, as an empty cell is
+_GAPS = frozenset({"nan", "na", "n/a", "null", "none"})
 
 
 def parse_series(file: str, text: str) -> list[Series]:
@@ -86,7 +91,7 @@ def _csv_row(
         raise InputError(file, f"line {line}", str(exc)) from None
     entity = row[1].strip()
     for signal, cell in zip(signals, row[2:], strict=False):
-        if not cell.strip():
+        if not cell.strip() or cell.strip().lower() in _GAPS:
             continue  # this signal has a gap here
         try:
             v = float(cell)
@@ -98,7 +103,8 @@ def _csv_row(
                 "write a number, or leave it empty for a gap",
             ) from None
         if not math.isfinite(v):
-            raise InputError(file, f"line {line}", f"{signal} {cell[:40]!r} is not finite")
+            raise InputError(file, f"line {line}", f"{signal} {cell[:40]!r} is not finite",
+                             "write a number, or leave it empty for a gap")  # fmt: skip
         series = points.setdefault((entity, signal), {})
         if t in series:
             raise InputError(
