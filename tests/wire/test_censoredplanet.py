@@ -51,3 +51,25 @@ def test_any_damaged_record_is_judged_or_a_format_problem(doc: Any) -> None:
 def test_any_json_value_is_a_record_or_a_format_problem(doc: Any) -> None:
     with contextlib.suppress(FormatProblem):
         _judged(doc)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("test_url", None, "no test_url"),
+        ("test_url", 5, "no test_url"),
+        ("vp", "", "no vp"),
+        ("service", "gopher", "unknown Hyperquack service"),
+        ("Keyword", None, "no Keyword"),
+        ("Server", None, "no Server"),
+    ],
+)
+def test_a_record_that_does_not_say_what_or_where_is_left_out(
+    key: str, value: Any, says: str
+) -> None:
+    """Not stored as a target or vantage called 'None' or '5': said, with the field."""
+    docs = [d for d in SEEDS if key in d]
+    assert docs  # every key belongs to a format with a seed
+    for doc in docs:
+        with pytest.raises(FormatProblem, match=says):
+            parse({**doc, key: value}, "results.json:1")

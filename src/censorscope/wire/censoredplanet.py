@@ -85,6 +85,20 @@ def _parse(doc: Any, source: str) -> list[Imported]:
     )
 
 
+_SERVICES = ("echo", "discard", "http", "https")  # Hyperquack's
+
+
+def _text(doc: dict[str, Any], key: str) -> str:
+    """A field that names what was measured, or from where: a string, or the record is
+    left out (else it would be stored as a target or vantage called 'None')."""
+    value = doc.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise FormatProblem(
+            f"no {key} ({str(value)[:40]!r}): the record does not say what was measured or where"
+        )
+    return value.strip()
+
+
 def _time(value: Any) -> datetime:
     m = _TIME.match(value) if isinstance(value, str) else None
     if not m:
@@ -145,10 +159,15 @@ def _hyperquack_v2(doc: dict[str, Any], source: str) -> Imported:
     if not trials:
         raise FormatProblem("a Hyperquack record with no response trials")
     loc = obj(doc.get("location"))
+    service = _text(doc, "service")
+    if service not in _SERVICES:
+        raise FormatProblem(
+            f"unknown Hyperquack service {service[:20]!r} (known: {', '.join(_SERVICES)})"
+        )
     i = _quack(
-        str(doc.get("service")),
-        str(doc.get("test_url")),
-        str(doc.get("vp")),
+        service,
+        _text(doc, "test_url"),
+        _text(doc, "vp"),
         str(loc.get("country_code") or ""),
         _time(trials[0].get("start_time")),
         source,
@@ -156,7 +175,7 @@ def _hyperquack_v2(doc: dict[str, Any], source: str) -> Imported:
     tests = [t for t in trials if not t.get("control_url")]
     controls = [t for t in trials if t.get("control_url")]
     i.scan = _quack_scan(
-        str(doc.get("service")),
+        service,
         [(bool(t.get("matches_template")), t.get("error"), t.get("response")) for t in tests],
         controls_failed=bool(doc.get("controls_failed"))
         or (bool(controls) and not any(c.get("matches_template") for c in controls)),
@@ -177,15 +196,9 @@ def _hyperquack_v1(doc: dict[str, Any], source: str) -> Imported:
     # v1 files hold one service each and do not name it: their file name does
     name = source.lower()
     service = next((s for s in ("https", "echo", "discard") if s in name), "http")
-    i = _quack(
-        service,
-        str(doc.get("Keyword")),
-        str(doc.get("Server")),
-        "",
-        _time(results[0].get("StartTime")),
-        source,
-    )
-    keyword = str(doc.get("Keyword"))
+    keyword = _text(doc, "Keyword")
+    i = _quack(service, keyword, _text(doc, "Server"), "", _time(results[0].get("StartTime")),
+               source)  # fmt: skip
     trials = []
     # v1 retries the test domain until it answers as the template; a trial of another
     # name (the last, when all failed) is the control
@@ -241,8 +254,8 @@ def _request(i: Imported, trials: list[dict[str, Any]]) -> None:
 
 def _satellite(doc: dict[str, Any], source: str) -> Imported:
     loc = obj(doc.get("location"))
-    domain = str(doc.get("test_url"))
-    vp = str(doc.get("vp"))
+    domain = _text(doc, "test_url")
+    vp = _text(doc, "vp")
     time = _time(doc.get("start_time"))
     answers: dict[str, list[str]] = {}
     rcodes: list[int] = []
