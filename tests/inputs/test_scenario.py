@@ -85,6 +85,12 @@ def write(tmp_path: Path, text: str) -> Path:
         ),
         (HEAD + '[[site]]\nname = "b.test"\ngeo_paths = 3\n', "site[1].geo_paths", "array"),
         (HEAD + RULE + 'countries = ["RU"]\n', "rule[0].countries", 'isps = ["*"] only'),
+        (HEAD + RULE.replace('"a.test"', '""'), "rule[0].pattern", "an empty pattern"),
+        (
+            HEAD + RULE.replace('"exact"', '"suffix"').replace('"a.test"', '"."'),
+            "rule[0].pattern",
+            "an empty pattern",
+        ),
         (
             HEAD + RULE.replace('["A"]', '["*"]') + 'countries = ["ru"]\n',
             "rule[0].countries[0]",

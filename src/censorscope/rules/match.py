@@ -21,6 +21,9 @@ Matcher = Callable[[str], bool]
 
 def compile_match(kind: str, pattern: str, case_sensitive: bool = False) -> Matcher:
     """Return a predicate for one pattern. Raises ValueError on a bad pattern."""
+    if not pattern.strip().strip("." if kind == "suffix" else ""):
+        # a substring or regex rule of nothing matches every name, the others none
+        raise ValueError("an empty pattern: it would match every name or none")
     if kind == "cidr" or (kind == "exact" and is_address(pattern)):
         net = ipaddress.ip_network(pattern, strict=False)
 
