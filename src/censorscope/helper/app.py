@@ -96,7 +96,10 @@ def make_app(probe: Probe, settings: Settings) -> Starlette:
         return run
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"ok": True, "throughput_port": settings.throughput_port})
+        # the per-client limit, so that a client keeps within it instead of hearing 429
+        limits = {"concurrent": settings.limits.concurrent, "rate": settings.limits.rate}
+        return JSONResponse({"ok": True, "throughput_port": settings.throughput_port,
+                             "limits": limits})  # fmt: skip
 
     async def measure(request: Request) -> Response:
         try:

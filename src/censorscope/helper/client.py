@@ -6,6 +6,7 @@ system's CAs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,10 +19,13 @@ import h11
 from censorscope.errors import HelperError
 from censorscope.probe.http import fetch
 from censorscope.probe.stream import PlainStream
-from censorscope.records import Measurement, Target
+from censorscope.records import Measurement, Response, Target
 
 TOKEN_ENV = "CENSORSCOPE_HELPER_TOKEN"  # where the helper and the probe find the token
 MAX_ANSWER = 8 * 1024 * 1024  # a measurement as JSON is a few KB; more is not a helper
+AT_ONCE = 4  # requests in flight where the helper does not say its limit (its default)
+RETRIES = 3  # a 429 or 503 with Retry-After is waited out and asked again, this many times
+LONGEST_WAIT = 10.0  # seconds; a longer Retry-After is not waited for
 _PIN = re.compile(r"sha256=([0-9a-fA-F]{64})")
 
 
@@ -42,6 +46,10 @@ class HelperClient:
         self.pin = pin.group(1).lower() if pin else None
         self.token, self.timeout = token, timeout
         self.errors: list[str] = []
+        # a probe measures many targets at once; the helper refuses more than its limit
+        # from one client (429), so the probe keeps within it (its /health says it)
+        self._gate: asyncio.Semaphore | None = None
+        self._sizing = asyncio.Lock()
         if self.pin:  # the pin is the trust: a self-signed certificate for any name
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             self._tls.check_hostname = False
@@ -54,16 +62,56 @@ class HelperClient:
         return ("Authorization", f"Bearer {self.token}")
 
     async def health(self) -> dict:
-        return await self._call("GET", "/health", None)
+        got = await self._call("GET", "/health", None)
+        if self._gate is None:
+            limits = got.get("limits") if isinstance(got, dict) else None
+            n = limits.get("concurrent") if isinstance(limits, dict) else None
+            at_once = n if isinstance(n, int) and not isinstance(n, bool) else AT_ONCE
+            self._gate = asyncio.Semaphore(min(max(at_once, 1), 1024))
+        return got
+
+    async def _at_once(self) -> asyncio.Semaphore:
+        """The bound on requests in flight, from the helper's /health, asked once."""
+        async with self._sizing:
+            if self._gate is None:
+                with contextlib.suppress(HelperError):  # the measurement will say why
+                    await self.health()
+            if self._gate is None:
+                self._gate = asyncio.Semaphore(AT_ONCE)
+            return self._gate
 
     async def __call__(self, target: Target) -> Measurement | None:
         try:
-            return Measurement.from_dict(await self._call("POST", "/measure", {"url": target.url}))
+            async with await self._at_once():
+                got = await self._call("POST", "/measure", {"url": target.url})
+            return Measurement.from_dict(got)
         except (HelperError, KeyError, TypeError, ValueError) as exc:
             self.errors.append(f"{target.url}: {exc}")
             return None
 
     async def _call(self, method: str, path: str, obj: object) -> dict:
+        """The helper's JSON answer; its "slow down" (429) and "busy" (503) waited out as
+        its Retry-After asks, a bounded number of times."""
+        for _ in range(RETRIES):
+            got = await self._ask(method, path, obj)
+            wait = _retry_after(got) if got.status in (429, 503) else None
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        else:
+            got = await self._ask(method, path, obj)
+        if got.status == 401:
+            raise HelperError("the helper refused the token: give its token (--control-token)")
+        if got.status != 200:
+            raise HelperError(f"helper answered {got.status}: {got.body[:200]!r}")
+        if not got.complete:
+            raise HelperError(f"helper's answer is over {MAX_ANSWER} bytes or cut short")
+        try:
+            return json.loads(got.body)
+        except ValueError as exc:
+            raise HelperError(f"helper answered non-JSON: {got.body[:200]!r}") from exc
+
+    async def _ask(self, method: str, path: str, obj: object) -> Response:
         body = json.dumps(obj).encode() if obj is not None else b""
         headers = [
             ("Host", self.host),
@@ -84,16 +132,7 @@ class HelperClient:
                     conn.abort()
         except (OSError, TimeoutError, h11.ProtocolError) as exc:
             raise HelperError(f"helper {self.host}:{self.port} unreachable: {exc!r}") from exc
-        if got.status == 401:
-            raise HelperError("the helper refused the token: give its token (--control-token)")
-        if got.status != 200:
-            raise HelperError(f"helper answered {got.status}: {got.body[:200]!r}")
-        if not got.complete:
-            raise HelperError(f"helper's answer is over {MAX_ANSWER} bytes or cut short")
-        try:
-            return json.loads(got.body)
-        except ValueError as exc:
-            raise HelperError(f"helper answered non-JSON: {got.body[:200]!r}") from exc
+        return got
 
     def _check_pin(self, writer: asyncio.StreamWriter) -> None:
         if self.pin is None:
@@ -107,3 +146,14 @@ class HelperClient:
                 f"helper {self.host}:{self.port} showed a certificate of SHA-256 {got}, not "
                 "the pinned one: someone on the path, or the wrong helper"
             )
+
+
+def _retry_after(got: Response) -> float | None:
+    """Seconds the helper asked to wait (Retry-After in seconds), None if it did not or
+    asked for longer than LONGEST_WAIT."""
+    value = {k.lower(): v for k, v in got.headers.items()}.get("retry-after", "")
+    try:
+        wait = float(value)
+    except ValueError:
+        return None
+    return wait if 0 <= wait <= LONGEST_WAIT else None
