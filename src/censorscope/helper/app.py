@@ -97,7 +97,8 @@ def make_app(probe: Probe, settings: Settings) -> Starlette:
 
     async def health(_request: Request) -> Response:
         # the per-client limit, so that a client keeps within it instead of hearing 429
-        limits = {"concurrent": settings.limits.concurrent, "rate": settings.limits.rate}
+        lim = settings.limits
+        limits = {"concurrent": lim.concurrent, "rate": lim.rate, "burst": lim.burst}
         return JSONResponse({"ok": True, "throughput_port": settings.throughput_port,
                              "limits": limits})  # fmt: skip
 

@@ -12,6 +12,8 @@ import hmac
 import json
 import re
 import ssl
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import h11
@@ -50,6 +52,7 @@ class HelperClient:
         # from one client (429), so the probe keeps within it (its /health says it)
         self._gate: asyncio.Semaphore | None = None
         self._sizing = asyncio.Lock()
+        self._pace = _Pace()
         if self.pin:  # the pin is the trust: a self-signed certificate for any name
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             self._tls.check_hostname = False
@@ -65,9 +68,11 @@ class HelperClient:
         got = await self._call("GET", "/health", None)
         if self._gate is None:
             limits = got.get("limits") if isinstance(got, dict) else None
-            n = limits.get("concurrent") if isinstance(limits, dict) else None
-            at_once = n if isinstance(n, int) and not isinstance(n, bool) else AT_ONCE
-            self._gate = asyncio.Semaphore(min(max(at_once, 1), 1024))
+            limits = limits if isinstance(limits, dict) else {}
+            at_once = _number(limits.get("concurrent"), 1, 1024) or AT_ONCE
+            self._gate = asyncio.Semaphore(int(at_once))
+            self._pace.know(_number(limits.get("rate"), 0.01, 1e6),
+                            _number(limits.get("burst"), 1, 1e6), time.monotonic())  # fmt: skip
         return got
 
     async def _at_once(self) -> asyncio.Semaphore:
@@ -112,6 +117,7 @@ class HelperClient:
             raise HelperError(f"helper answered non-JSON: {got.body[:200]!r}") from exc
 
     async def _ask(self, method: str, path: str, obj: object) -> Response:
+        await asyncio.sleep(self._pace.wait(time.monotonic()))
         body = json.dumps(obj).encode() if obj is not None else b""
         headers = [
             ("Host", self.host),
@@ -157,3 +163,37 @@ def _retry_after(got: Response) -> float | None:
     except ValueError:
         return None
     return wait if 0 <= wait <= LONGEST_WAIT else None
+
+
+def _number(value: object, low: float, high: float) -> float | None:
+    """A limit the helper said, if it is a number in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if low <= value <= high else None
+
+
+@dataclass(slots=True)
+class _Pace:
+    """The helper's token bucket for this client (`rate` requests a second, up to `burst`),
+    kept here too, so that requests go out when the helper will take them. Unknown rate:
+    no pacing (the helper's 429 and Retry-After still hold)."""
+
+    rate: float | None = None
+    burst: float = 0.0
+    tokens: float = 0.0
+    at: float = 0.0
+
+    def know(self, rate: float | None, burst: float | None, now: float) -> None:
+        if rate is not None:
+            # the request that asked (/health) took a token already
+            self.rate, self.burst = rate, burst or rate
+            self.tokens, self.at = self.burst - 1, now
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next request may go: a token is taken for it now (the bucket
+        runs below zero for requests that wait their turn)."""
+        if self.rate is None:
+            return 0.0
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate) - 1
+        self.at = now
+        return max(0.0, -self.tokens / self.rate)
