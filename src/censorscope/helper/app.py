@@ -87,7 +87,8 @@ def make_app(probe: Probe, settings: Settings) -> Starlette:
             client = request.client.host if request.client else "?"
             why = settings.limits.admit(client)
             if why is not None:
-                return _error(429, f"slow down: {why}", **{"Retry-After": "1"})
+                wait = settings.limits.retry_after(client)
+                return _error(429, f"slow down: {why}", **{"Retry-After": str(wait)})
             try:
                 return await handler(request)
             finally:

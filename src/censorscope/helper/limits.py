@@ -8,6 +8,7 @@ A client over a limit is answered 429 (slow down) and the helper over its own li
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,14 @@ class ClientLimits:
         b.tokens -= 1
         b.busy += 1
         return None
+
+    def retry_after(self, client: str) -> int:
+        """Whole seconds until `client` may ask again (for Retry-After): until its next
+        token when it asked too often, 1 when it asked too much at once."""
+        b = self._clients.get(client)
+        if b is None or b.busy >= self.concurrent or not self.rate or b.tokens >= 1:
+            return 1
+        return max(1, math.ceil((1 - b.tokens) / self.rate))
 
     def done(self, client: str) -> None:
         b = self._clients.get(client)
