@@ -272,13 +272,13 @@ def _insert(
     db.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM rows")
 
 
-# per table: the column that identifies a row, and its time (rows with one id have one
-# time, and the time column lets DuckDB skip the row groups of other times)
 def new_run_id() -> str:
     """A run's id: what each import, round or campaign writes is marked with it."""
     return uuid.uuid4().hex[:12]
 
 
+# per table: the column that identifies a row, and its time (rows with one id have one
+# time, and the time column lets DuckDB skip the row groups of other times)
 IDENTITY = {
     "measurements": ("id", "measurement_start_time"),
     "verdicts": ("measurement_id", "time"),
