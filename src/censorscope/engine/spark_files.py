@@ -51,10 +51,8 @@ def list_files(
 def listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
     """Every file under `root` on a Hadoop file system and its size, in the order os.walk
     would give (a folder's files before its subfolders, each sorted)."""
-    jvm, conf = hadoop(spark)
-    path = jvm.org.apache.hadoop.fs.Path(root)
     try:
-        fs = path.getFileSystem(conf)
+        fs, path = hadoop_path(spark, root)
         if not fs.exists(path):
             return []
         files = fs.listFiles(path, True)
@@ -78,22 +76,23 @@ def listed(spark: SparkSession, root: str) -> list[tuple[str, int]]:
 def require_lake(spark: SparkSession, lake: str, tables: tuple[str, ...] = TABLES) -> None:
     """Refuse a folder without the lake's `tables` as the embedded engine does
     (store.lake), before Spark says only that a path was not found."""
-    jvm, conf = hadoop(spark)
     try:
-        paths = [jvm.org.apache.hadoop.fs.Path(f"{lake.rstrip('/')}/{t}") for t in tables]
-        found = all(p.getFileSystem(conf).isDirectory(p) for p in paths)
+        found = all(fs.isDirectory(path) for fs, path in
+                    (hadoop_path(spark, f"{lake.rstrip('/')}/{t}") for t in tables))  # fmt: skip
     except Exception as exc:  # py4j: the connector's own error (credentials, bucket)
         raise EngineError(f"{lake}: cannot reach it: {exc}") from exc
     if not found:
         raise not_a_lake(lake, tables)
 
 
-def hadoop(spark: SparkSession) -> tuple[Any, Any]:
-    """The JVM (py4j) and Hadoop's configuration: file systems as Spark reaches them."""
+def hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    """Hadoop's file system for `uri` and its Path (py4j objects): files as Spark reaches
+    them."""
     jvm = spark.sparkContext._jvm
     if jvm is None:
         raise EngineError("Spark's JVM is gone")
-    return jvm, spark.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
 def key(uri: str) -> str:
@@ -107,9 +106,8 @@ def key(uri: str) -> str:
 
 def staged_lines(spark: SparkSession, folder: str) -> Iterator[str]:
     """The lines of the part files Spark wrote in `folder`, file by file in order."""
-    jvm, conf = hadoop(spark)
-    path = jvm.org.apache.hadoop.fs.Path(folder)
-    listed = path.getFileSystem(conf).listStatus(path)
+    fs, path = hadoop_path(spark, folder)
+    listed = fs.listStatus(path)
     parts = sorted(str(st.getPath().toString()) for st in listed
                    if st.getPath().getName().startswith("part-"))  # fmt: skip
     for uri in parts:
@@ -138,8 +136,7 @@ def arrow_fs(uri: str) -> tuple[pafs.FileSystem, str]:
 
 def remove(spark: SparkSession, folder: str) -> None:
     try:
-        jvm, conf = hadoop(spark)
-        path = jvm.org.apache.hadoop.fs.Path(folder)
-        path.getFileSystem(conf).delete(path, True)
+        fs, path = hadoop_path(spark, folder)
+        fs.delete(path, True)
     except Exception:  # noqa: BLE001  # a staging folder left behind is harmless
         pass
