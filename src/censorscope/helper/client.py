@@ -157,7 +157,7 @@ class HelperClient:
 def _retry_after(got: Response) -> float | None:
     """Seconds the helper asked to wait (Retry-After in seconds), None if it did not or
     asked for longer than LONGEST_WAIT."""
-    value = {k.lower(): v for k, v in got.headers.items()}.get("retry-after", "")
+    value = got.headers.get("retry-after", "")  # h11 gives header names in lower case
     try:
         wait = float(value)
     except ValueError:
