@@ -17,26 +17,7 @@ import time
 from pathlib import Path
 
 from corpus import generate
-
-
-def _mem_mb(pid: int, field: str) -> float:
-    """VmRSS (resident) from status, or Pss (resident, pages shared with other processes
-    divided among them) from smaps_rollup, in MB."""
-    name = "status" if field == "VmRSS" else "smaps_rollup"
-    try:
-        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+from processes import children, mem_mb
 
 
 def run_import(path: Path, db: Path, workers: int | None) -> tuple[float, float, float, str]:
@@ -52,9 +33,9 @@ def run_import(path: Path, db: Path, workers: int | None) -> tuple[float, float,
     )
     peak_main = peak_all = 0.0
     while proc.poll() is None:
-        peak_main = max(peak_main, _mem_mb(proc.pid, "VmRSS"))
-        pids = [proc.pid, *_children(proc.pid)]
-        peak_all = max(peak_all, sum(_mem_mb(p, "Pss") for p in pids))
+        peak_main = max(peak_main, mem_mb(proc.pid, "VmRSS"))
+        pids = [proc.pid, *children(proc.pid)]
+        peak_all = max(peak_all, sum(mem_mb(p, "Pss") for p in pids))
         time.sleep(0.5)  # reading smaps_rollup costs the kernel: not too often
     wall = time.perf_counter() - t0
     said = (proc.stderr.read() if proc.stderr else "").strip().splitlines()

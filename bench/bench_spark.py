@@ -31,33 +31,12 @@ from pathlib import Path
 import duckdb
 from bench_timeline import fill
 from corpus import generate_tree
+from processes import mem_mb, tree
 
 from censorscope.store.database import COLUMNS, Store
 from censorscope.store.lake import export
 
 HEAP = "1g"
-
-
-def _tree(pid: int) -> list[int]:
-    out = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for k in kids:
-            out += _tree(int(k))
-    return out
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def run(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -67,7 +46,7 @@ def run(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[f
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE, env=env)
         peak = 0.0
         while proc.poll() is None:
-            peak = max(peak, sum(_rss_mb(p) for p in _tree(proc.pid)))
+            peak = max(peak, sum(mem_mb(p, "VmRSS") for p in tree(proc.pid)))
             time.sleep(1.0)  # walking the JVM's threads for children costs: not too often
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
