@@ -176,15 +176,20 @@ def helper_args(lab: LabProcess, name: str = "control") -> list[str]:
     return [*args[:i], "--allow-private", *args[i + 1 :]]
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One Spark session in local mode (2 cores) for every test that needs Spark; the
-    test skips, saying why, where pyspark or Java is absent."""
+def needs_spark() -> None:
+    """Skip the test, saying why, where pyspark or Java is absent."""
     import shutil
 
     pytest.importorskip("pyspark", reason="the optional extra: pip install '.[spark]'")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java 17 or later (Debian: default-jre-headless)")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One Spark session in local mode (2 cores) for every test that needs Spark; the
+    test skips where it cannot run (needs_spark)."""
+    needs_spark()
     from censorscope.engine.spark import session
 
     s = session("local[2]", "censorscope-tests")

@@ -6,19 +6,17 @@ by their peers, repeated measurements and bad lines (Spark in local mode)."""
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from censorscope.engine.spark_import import import_files
 from censorscope.inputs import documents
 from censorscope.store import Store
 from censorscope.store.database import COLUMNS
 from censorscope.store.lake import export, open_lake
+from tests.conftest import needs_spark
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -59,12 +57,7 @@ def _spark(spark: Any, paths: list[str], tmp: Path, tool: str = "ooni") -> tuple
 
 def test_the_cli_prints_the_embedded_engines_lines(tmp_path: Path) -> None:
     """The acceptance command, as a user runs it (its own Spark, local[2])."""
-    pytest.importorskip("pyspark", reason="the optional extra: pip install '.[spark]'")
-    if (
-        not os.environ.get("JAVA_HOME")
-        and subprocess.run(["sh", "-c", "command -v java"], capture_output=True).returncode
-    ):
-        pytest.skip("Spark needs Java 17 or later (Debian: default-jre-headless)")  # fmt: skip
+    needs_spark()
     paths = [str(DATA / "ooni")] + ([str(SHARED)] if SHARED.exists() else [])
     want, want_lake = _embedded(paths, tmp_path)
     lake = tmp_path / "lake"
