@@ -3,6 +3,7 @@ DuckDB gives the same rows, and the commands that read a store read a lake the s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from censorscope.cli import main
 from censorscope.errors import StoreError
 from censorscope.store import Store
+from censorscope.store.database import COLUMNS
 from censorscope.store.lake import export, open_lake
 from tests.dashboard.test_app import fill
 
@@ -105,3 +107,13 @@ def test_an_import_writes_the_lake_with_every_row_it_stored(tmp_path: Path) -> N
                  "--lake", str(lake)]) == 0  # fmt: skip
     with open_lake(lake) as got, Store(db, read_only=True) as s:
         assert _rows(got, "verdicts") == _rows(s, "verdicts") and _rows(s, "verdicts")
+
+
+def test_the_documented_schema_is_the_lakes() -> None:
+    """docs/lake.md's tables name every column of both tables with its type, in order:
+    the schema users read lakes by (issue 17: stable and documented)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "lake.md").read_text()
+    for table, cols in COLUMNS.items():
+        section = doc.split(f"### {table}\n", 1)[1].split("\n\n###", 1)[0]
+        rows = re.findall(r"^\| `(\w+)` \| ([\w\[\]]+) \|$", section, re.MULTILINE)
+        assert rows == [(name, str(t)) for name, t in cols], table
